@@ -1,0 +1,13 @@
+import type { InputSchema } from '../../src/runner/inputs.js';
+
+export const inputs = {
+  image: { type: 'string', default: '' },
+  registry: { type: 'string', default: 'ghcr.io' },
+  repository: { type: 'string', default: '' },
+  tags: { type: 'list', default: '' },
+  username: { type: 'string', default: '${{ github.actor }}' },
+  password: { type: 'string', default: '${{ github.token }}', secret: true },
+  labels: { type: 'list', default: '', separator: 'newline' },
+  annotations: { type: 'list', default: '', separator: 'newline' },
+  index: { type: 'list', default: '' },
+} as const satisfies InputSchema;
