@@ -17,7 +17,7 @@ function validate(yamlText: string): { ok: boolean; output: string } {
   const file = join(dir, 'action.yml');
   writeFileSync(file, yamlText.replace(/using: 'node24'/, "using: 'node20'"));
   try {
-    return { ok: true, output: execFileSync(process.execPath, [validator, file], { encoding: 'utf8' }) };
+    return { ok: true, output: execFileSync(process.execPath, [validator, file], { encoding: 'utf8', stdio: 'pipe' }) };
   } catch (e: any) {
     return { ok: false, output: String(e.stdout ?? '') + String(e.stderr ?? '') };
   }
