@@ -13,6 +13,7 @@ export const ACTIONS: Record<string, string> = {
   'flake-diff': 'flake-diff',
   archive: 'archive',
   publish: 'publish',
+  'sbom-diff': 'sbom-diff',
   '.': 'pipeline',
 };
 

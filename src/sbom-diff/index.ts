@@ -1,0 +1,3 @@
+export * from './read.js';
+export * from './diff.js';
+export * from './summary.js';
