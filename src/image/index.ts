@@ -1,0 +1,3 @@
+export * from './detect.js';
+export * from './layers.js';
+export * from './closure.js';
