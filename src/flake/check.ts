@@ -159,22 +159,30 @@ async function packageChanges(
   options: FlakeDiffOptions,
 ): Promise<PackageReport> {
   const { log } = options;
-  if (installable.startsWith('-')) throw new UserError(`Input 'installable': '${installable}' looks like an option, not an installable`);
+  const local = /^\.(\/[^#?]*)?(#.*)?$/.exec(installable);
+  if (!local) {
+    throw new UserError(`Input 'installable': '${installable}' is not a flake in this repository`, {
+      hint: 'Use a local installable such as .#devcontainer or ./nix#devcontainer, so it can be evaluated at the base too',
+    });
+  }
+  const flakeDir = relative(root, resolve(cwd, local[1] ? `.${local[1]}` : '.')).split(sep).join('/');
+  if (flakeDir.startsWith('..')) throw new UserError(`Input 'installable': '${installable}' is outside the repository`);
+  // git+file with shallow=1: Nix refuses `.` in a shallow checkout (actions/checkout's default) otherwise.
+  const ref = (dir: string) =>
+    `git+file://${encodeURI(dir)}?shallow=1${flakeDir ? `&dir=${encodeURIComponent(flakeDir)}` : ''}${local[2] ?? ''}`;
   const nix = await Nix.detect({ env: options.env, log });
   const worktree = mkdtempSync(join(tmpdir(), 'flake-diff-base-'));
   rmSync(worktree, { recursive: true, force: true });
   try {
     await git.addWorktree(worktree, baseSha);
-    const sub = relative(root, cwd);
     const at = async (dir: string, label: string) =>
       log.group(`Building ${installable} at ${label}`, async () => {
-        const nixAt = await Nix.detect({ env: options.env, log, cwd: dir });
-        const built = await build(nixAt, [installable], { onLog: (l) => log.info(l) });
+        const built = await build(nix, [ref(dir)], { onLog: (l) => log.info(l) });
         const outs = built.flatMap((b) => Object.values(b.outputs));
         return { outs, closure: await closure(nix, outs) };
       });
-    const baseSide = await at(join(worktree, sub), `the base ${baseSha.slice(0, 12)}`);
-    const headSide = await at(cwd, 'HEAD');
+    const baseSide = await at(worktree, `the base ${baseSha.slice(0, 12)}`);
+    const headSide = await at(root, 'HEAD');
     return {
       installable,
       base: baseSide.outs,

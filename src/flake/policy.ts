@@ -69,6 +69,9 @@ export function checkPolicy(lock: LockFile, options: PolicyOptions): Violation[]
     entry.inputs.push(e.path.join('/'));
     byNode.set(e.node.key, entry);
   }
+  // Name a node by its shortest input path (`nixpkgs` before `devenv/nixpkgs`).
+  const depth = (p: string) => p.split('/').length;
+  for (const e of byNode.values()) e.inputs.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
   const nixpkgsNames = new Set(options.nixpkgsInputs);
   const out: Violation[] = [];
   for (const key of [...byNode.keys()].sort()) {
