@@ -1,0 +1,50 @@
+import type { BuildReport } from './build.js';
+
+/** Markdown cells: no table breaks, no HTML, no workflow commands at line start. */
+export function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+export function buildSummary(r: BuildReport): string {
+  const code = (s: string) => `\`${cell(s).replace(/`/g, "'")}\``;
+  const rows: [string, string][] = [
+    ['Installable', code(r.installable)],
+    ['Derivation', code(r.drvPath)],
+    ['Output', code(r.outPath)],
+    ['Image format', code(r.image.format)],
+    ['Layers', String(r.closure.layers)],
+    ['Closure', `${r.closure.entries.length} store paths, ${formatBytes(r.closure.closureSize)}`],
+    ['Build time', `${r.buildSeconds.toFixed(1)} s`],
+  ];
+  const out = [
+    '## Nix build',
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    `<details><summary>Package versions in the image (${r.versions.length})</summary>`,
+    '',
+    '| Package | Version | Output | Store path |',
+    '|---|---|---|---|',
+    ...r.versions.map((v) => `| ${cell(v.name)} | ${cell(v.version) || '–'} | ${cell(v.output)} | ${code(v.path)} |`),
+    '',
+    '</details>',
+    '',
+  ];
+  if (r.closure.missing.length) {
+    out.push(`> [!WARNING]\n> ${r.closure.missing.length} image path(s) are not in the local store: sizes and hashes are unknown for them.`, '');
+  }
+  return out.join('\n');
+}
