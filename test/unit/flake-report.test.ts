@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseLock } from '../../src/flake/lock.js';
+import { diffLocks } from '../../src/flake/diff.js';
+import { checkPolicy, DEFAULT_RULES } from '../../src/flake/policy.js';
+import { cell, commentMarker, renderComment, renderMarkdown, REPORT_VERSION, COMMENT_LIMIT, type Report } from '../../src/flake/report.js';
+
+const FIX = join(new URL('../fixtures/flake-lock', import.meta.url).pathname);
+const load = (name: string) => parseLock(readFileSync(join(FIX, name), 'utf8'), name);
+const NOW = new Date('2024-11-20T00:00:00Z');
+
+function reportFor(baseName: string, headName: string): Report {
+  const head = load(headName);
+  const policy = { rules: DEFAULT_RULES, maxAgeDays: 30, nixpkgsInputs: ['nixpkgs'], supportedBranches: [], allowedHosts: [], allowedOwners: [], now: NOW };
+  const violations = checkPolicy(head, policy);
+  const changes = diffLocks(load(baseName), head);
+  return {
+    version: REPORT_VERSION,
+    generatedAt: NOW.toISOString(),
+    base: { ref: 'main', sha: 'a'.repeat(40), source: 'input', fetched: false },
+    baseReason: "the base input 'main'",
+    head: { sha: 'b'.repeat(40), dirty: false },
+    changed: changes.length > 0,
+    violations: violations.length,
+    policy: { ...policy, now: undefined } as any,
+    files: [{ path: 'flake.lock', status: 'compared', changes, violations }],
+    packages: { installable: '.#devcontainer', base: [], head: [], changes: [{ name: 'python3', change: 'changed', old: ['3.12.4'], new: ['3.12.5'] }] },
+  };
+}
+
+describe('summary Markdown', () => {
+  const md = renderMarkdown(reportFor('all-types.lock', 'all-types-updated.lock'));
+  const rows = md.split('\n').filter((l) => l.startsWith('| `'));
+
+  it('a table per lock file: input, change, old, new, age, link', () => {
+    expect(md).toContain('| Input | Change | Old | New | Age | Link |');
+    expect(md).toContain('### `flake.lock`');
+    expect(md).toContain('9 input changes.');
+    const nixpkgs = rows.find((r) => r.startsWith('| `nixpkgs` |'))!;
+    expect(nixpkgs).toBe(
+      '| `nixpkgs` | updated | `444444444444` 2024-11-07 | `666666666666` 2024-11-19 | 0 d | [compare](https://github.com/NixOS/nixpkgs/compare/4444444444444444444444444444444444444444...6666666666666666666666666666666666666666) |',
+    );
+    const src = rows.find((r) => r.startsWith('| `src` |'))!;
+    expect(src).toContain('`https://example.org/releases/src-1.0.tar.gz` → `https://example.org/releases/src-1.1.tar.gz`');
+    expect(rows.find((r) => r.startsWith('| `devenv/pre-commit/nixpkgs` |'))).toContain('follows `devenv/nixpkgs` | follows `nixpkgs`');
+    expect(rows.find((r) => r.startsWith('| `extra` |'))).toMatch(/\| added \| {2}\| `bbbbbbbbbbbb` 2023-11-14 \| 371 d \| {2}\|$/);
+  });
+
+  it('then the violations and the package changes', () => {
+    expect(md).toContain('Policy: no violations.');
+    expect(md).toContain('### Packages in `.#devcontainer`');
+    expect(md).toContain('| `python3` | changed | 3.12.4 | 3.12.5 |');
+    const withViolations = renderMarkdown(reportFor('all-types-updated.lock', 'all-types.lock'));
+    expect(withViolations).toContain('**Policy violations (1)**');
+    expect(withViolations).toMatch(/\| no-path \| `local` \| \d+ \| Input 'local' is a local path: input/);
+  });
+
+  it('hostile strings from a lock file cannot break the table or inject HTML', () => {
+    expect(cell('a|b\n<img src=x onerror=alert(1)>`x`')).toBe("a\\|b &lt;img src=x onerror=alert(1)&gt;'x'");
+    const text = JSON.stringify({
+      version: 7,
+      root: 'root',
+      nodes: { root: { inputs: { 'x|y\n<script>': 'n' } }, n: { locked: { type: 'path', path: '/a|b', narHash: 'sha256-x' } } },
+    });
+    const head = parseLock(text);
+    const r = reportFor('all-types.lock', 'all-types.lock');
+    r.files[0].changes = diffLocks(undefined, head);
+    const out = renderMarkdown(r);
+    const row = out.split('\n').find((l) => l.includes('&lt;script&gt;'))!;
+    expect(row).toBe('| `x\\|y &lt;script&gt;` | added |  | `path:/a\\|b` `sha256-x…` |  |  |');
+    expect(out).not.toContain('<script>');
+  });
+
+  it('the comment starts with its marker and is clipped to GitHub’s limit', () => {
+    expect(commentMarker(['a/flake.lock', 'b/flake.lock'])).toBe('<!-- nix-actions:flake-diff:a/flake.lock,b/flake.lock -->');
+    expect(commentMarker(['x-->y\n'])).not.toMatch(/-->.*-->/);
+    const r = reportFor('all-types.lock', 'all-types-updated.lock');
+    r.files = Array.from({ length: 200 }, () => r.files[0]);
+    const body = renderComment(r, commentMarker(['flake.lock']));
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body.startsWith('<!-- nix-actions:flake-diff:flake.lock -->\n')).toBe(true);
+    expect(body).toMatch(/clipped: the full report is in the job summary/);
+  });
+});
