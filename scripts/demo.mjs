@@ -347,6 +347,62 @@ function publishLayoutInput() {
   return undefined;
 }
 
+/** A free TCP port on the loopback interface. */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * A throwaway docker-registry (Debian's distribution v2, installed by .ci/setup) on
+ * a free loopback port, storing into the work directory. Returns undefined, with
+ * the reason, when it cannot run here.
+ */
+async function startLocalRegistry(work) {
+  if (!have('docker-registry')) return { why: 'docker-registry is not installed (apt-get install docker-registry, or bash .ci/setup)' };
+  const port = await freePort();
+  const dir = join(work, 'registry');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const url = `http://127.0.0.1:${port}/v2/`;
+  for (const deadline = Date.now() + 15000; ; ) {
+    if (child.exitCode !== null) return { why: `docker-registry exited: ${stderr.trim().split('\n').pop()}` };
+    try {
+      if ((await fetch(url)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      return { why: `docker-registry did not answer on ${url} within 15 s` };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   useColor(opts.color);
@@ -433,28 +489,46 @@ async function main() {
     } else skip('sbom-diff', `the previous commit did not build or has no SBOM (exit code ${s.code}): ${s.annotations.map((a) => a.message).join('; ')}`);
   } else skip('sbom-diff', 'there is no SBOM of this release to compare');
 
-  if (build.code !== 0) skip('publish', 'the build failed: there is no image to publish');
-  else if (opts.registry) {
-    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(opts.registryHost);
-    const publishYml = readFileSync(join(ROOT, 'publish', 'action.yml'), 'utf8');
-    const plain = loopback && /^  plain-http:\s*$/m.test(publishYml) ? { 'plain-http': 'true' } : {};
-    await step('publish', {
-      registry: opts.registryHost,
-      repository: opts.repository,
-      tags: 'latest\n{{sha:7}}',
+  const tags = 'latest\n{{sha:7}}';
+  const publishTo = (host, repository) => {
+    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
+    return step('publish', {
+      registry: host,
+      repository,
+      tags,
       username: process.env.DEMO_REGISTRY_USERNAME ?? '',
       password: process.env.DEMO_REGISTRY_PASSWORD ?? '',
-      ...plain,
+      'plain-http': loopback ? 'true' : 'false',
     });
-  } else {
-    const input = publishLayoutInput();
-    if (input) await step('publish', { [input]: join(work, 'oci-layout'), tags: 'latest\n{{sha:7}}' });
-    else
-      skip(
-        'publish',
-        'the publish action has no OCI-layout destination (publish/action.yml declares none), so without a registry there is nowhere to publish. ' +
-          'Run a registry and pass it, e.g.: docker-registry serve <config>  then  npm run demo -- --registry 127.0.0.1:5000/demo/devcontainer',
-      );
+  };
+  if (build.code !== 0) skip('publish', 'the build failed: there is no image to publish');
+  else if (opts.registry) await publishTo(opts.registryHost, opts.repository);
+  else if (publishLayoutInput()) await step('publish', { [publishLayoutInput()]: join(work, 'oci-layout'), tags });
+  else {
+    // publish speaks the registry protocol only: publish to a throwaway registry on
+    // 127.0.0.1, then copy the image into an OCI layout directory with skopeo (an
+    // independent client), so what was published is also checked.
+    const local = await startLocalRegistry(work);
+    if (!local.host) skip('publish', `the publish action writes to registries only, and no local registry could be started: ${local.why}. Give one with --registry HOST:PORT/REPOSITORY`);
+    else {
+      try {
+        plan.find((p) => p[0] === 'publish')[1] = `publish to a throwaway registry on ${local.host}, then copy it into an OCI layout directory`;
+        const r = await publishTo(local.host, 'demo/devcontainer');
+        if (r.code === 0) {
+          const layout = join(work, 'oci-layout');
+          if (!have('skopeo')) out(C.yellow('  ⤼ not copied into an OCI layout directory: skopeo is not installed (apt-get install skopeo)'));
+          else {
+            rmSync(layout, { recursive: true, force: true });
+            execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${r.outputs['image-ref']}`, `oci:${layout}:latest`]);
+            const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+            out(C.green(`  ✔ copied into the OCI layout ${layout} with skopeo`) + C.dim(` (manifest ${index.manifests[0].digest})`));
+            results[results.length - 1].outputs['oci-layout'] = layout;
+          }
+        }
+      } finally {
+        await local.stop();
+      }
+    }
   }
 
   // ------------------------------------------------------------ recap
@@ -474,6 +548,7 @@ async function main() {
     ['flake.lock report', results.find((r) => r.action === 'flake-diff')?.outputs?.report],
     ['SBOM diff', results.find((r) => r.action === 'sbom-diff')?.outputs?.report],
     ['published', results.find((r) => r.action === 'publish')?.outputs?.['image-ref']],
+    ['OCI layout', results.find((r) => r.action === 'publish')?.outputs?.['oci-layout']],
   ].filter(([, v]) => v);
   if (files.length) {
     out();
