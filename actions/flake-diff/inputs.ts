@@ -7,4 +7,10 @@ export const inputs = {
   'fail-on': { type: 'enum', values: ['never', 'violation', 'change'], default: 'violation' },
   'max-age-days': { type: 'integer', default: '30', min: 0 },
   'github-token': { type: 'string', default: '${{ github.token }}', secret: true },
+  installable: { type: 'string', default: '' },
+  policy: { type: 'list', default: 'max-age, supported-branch, nixos-owner, no-path, locked, nar-hash' },
+  'nixpkgs-inputs': { type: 'list', default: 'nixpkgs' },
+  'supported-branches': { type: 'list', default: '' },
+  'allowed-hosts': { type: 'list', default: '' },
+  'allowed-owners': { type: 'list', default: '' },
 } as const satisfies InputSchema;
