@@ -1,7 +1,55 @@
+import { userInfo } from 'node:os';
 import { run } from '../../src/runner/index.js';
-import { notImplemented } from '../../src/errors.js';
+import { actionsCacheRestore, actionsCacheSave, cacheServiceAvailable } from '../../src/install/actions-cache.js';
+import { parseSize } from '../../src/install/cache.js';
+import { installNix } from '../../src/install/install.js';
+import { saveStore } from '../../src/install/post.js';
+import { installSummary, saveSummary } from '../../src/install/summary.js';
 import { inputs } from './inputs.js';
 
-void run(inputs, async () => {
-  throw notImplemented('install-nix');
+void run(inputs, async (i, rt) => {
+  const maxBytes = parseSize(i['cache-max-size']);
+  // NIX_ACTIONS_INSTALL_ROOT: install under another root (tests, image builds); `/` otherwise.
+  const root = rt.env.NIX_ACTIONS_INSTALL_ROOT || '/';
+  let useCache = i.cache;
+  if (useCache && !cacheServiceAvailable(rt.env)) {
+    rt.log.warning('cache: true, but this job has no Actions cache service (ACTIONS_RESULTS_URL / ACTIONS_RUNTIME_TOKEN unset): /nix is not cached');
+    useCache = false;
+  }
+  const result = await installNix({
+    root,
+    version: i['nix-version'] || undefined,
+    installerUrl: i['installer-url'] || undefined,
+    installerSha256: i['installer-sha256'] || undefined,
+    trustUpstreamSha256: i['trust-upstream-sha256'],
+    extraConf: i['extra-conf'],
+    githubToken: i['github-token'] || undefined,
+    serverUrl: rt.context.serverUrl,
+    home: rt.env.HOME || userInfo().homedir,
+    user: userInfo().username,
+    tmpDir: rt.context.runnerTemp,
+    env: rt.env,
+    log: rt.log,
+    cache: useCache ? actionsCacheRestore(rt.context.workspace) : undefined,
+  });
+  for (const p of result.exports.path) rt.addPath(p);
+  for (const [k, v] of Object.entries(result.exports.vars)) rt.exportVariable(k, v);
+  rt.setOutput('nix-version', result.version);
+  rt.setOutput('cache-hit', result.cache?.hit ?? false);
+  rt.log.info(`Nix ${result.version} ${result.action === 'installed' ? 'installed' : `already installed (${result.existing!.where}); configuration applied`}`);
+  rt.log.info(`nix.conf (${result.conf.file}):\n${result.conf.shown.replace(/^/gm, '  | ')}`);
+  await rt.summary(installSummary(result));
+
+  if (result.cache) {
+    rt.saveState('root', root);
+    rt.saveState('nix-bin-dir', result.nixBinDir);
+    rt.saveState('cache-key', result.cache.key);
+    rt.saveState('cache-hit', String(result.cache.hit));
+    rt.saveState('cache-paths', JSON.stringify(result.cache.paths));
+    if (i['cache-save'] === 'now') {
+      const saved = await saveStore({ root, key: result.cache.key, paths: result.cache.paths, hit: false, nixBinDir: result.nixBinDir, maxBytes, env: rt.env, log: rt.log, cache: actionsCacheSave });
+      rt.log.info(`Store cache: ${saved.reason}`);
+      await rt.summary(saveSummary(result.cache.key, saved));
+    }
+  }
 });

@@ -1,0 +1,80 @@
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { InputError, UserError } from '../errors.js';
+
+export const BEGIN = '# BEGIN vig-os/nix-actions/install-nix (rewritten on every run)';
+export const END = '# END vig-os/nix-actions/install-nix';
+
+export interface ConfOptions {
+  /** Token for `access-tokens`; empty for none. */
+  githubToken?: string;
+  /** GITHUB_SERVER_URL: the host of github.com or of a GitHub Enterprise Server. */
+  serverUrl: string;
+  trustedUsers: string[];
+  extraConf: string;
+  /** True when we installed Nix single-user (no build users). */
+  singleUser: boolean;
+}
+
+/** Validates inputs that end up in nix.conf: one setting per line, so no newline may sneak in. */
+export function checkConfInputs(o: ConfOptions): void {
+  if (o.githubToken && /[\s\0]/.test(o.githubToken)) {
+    throw new InputError('github-token', 'contains whitespace or control characters; give the token alone');
+  }
+  for (const u of o.trustedUsers) {
+    if (!/^[A-Za-z0-9_.@-][A-Za-z0-9_.@$-]*$/.test(u)) throw new UserError(`Cannot trust user '${u}': not a plain user name`);
+  }
+  if (o.extraConf.includes('\0')) throw new InputError('extra-conf', 'contains a NUL byte');
+  if (o.extraConf.includes(BEGIN) || o.extraConf.includes(END)) {
+    throw new InputError('extra-conf', 'contains the install-nix block markers; remove them');
+  }
+}
+
+export function githubHost(serverUrl: string): string {
+  try {
+    return new URL(serverUrl).host;
+  } catch {
+    throw new UserError(`GITHUB_SERVER_URL '${serverUrl}' is not a URL`);
+  }
+}
+
+/** The block install-nix owns in nix.conf. Order: features, token, users, jobs, then extra-conf. */
+export function renderConf(o: ConfOptions): string {
+  checkConfInputs(o);
+  const lines = [BEGIN, 'experimental-features = nix-command flakes'];
+  if (o.singleUser) lines.push('build-users-group =');
+  if (o.githubToken) lines.push(`access-tokens = ${githubHost(o.serverUrl)}=${o.githubToken}`);
+  lines.push(`trusted-users = ${o.trustedUsers.join(' ')}`);
+  lines.push('max-jobs = auto');
+  const extra = o.extraConf.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
+  if (extra.trim()) lines.push(extra);
+  lines.push(END);
+  return lines.join('\n') + '\n';
+}
+
+/** Replaces our block in an existing nix.conf (keeping everything else), or appends it. */
+export function mergeConf(existing: string, block: string): string {
+  const start = existing.indexOf(BEGIN);
+  const end = existing.indexOf(END, start);
+  if (start >= 0 && end >= 0) {
+    const after = existing.slice(end + END.length).replace(/^\n/, '');
+    return existing.slice(0, start) + block + after;
+  }
+  if (!existing.trim()) return block;
+  return existing.replace(/\n*$/, '\n') + '\n' + block;
+}
+
+/** Writes nix.conf (its folder must be ours: see ensureOwnedDir); mode 0600 when it holds a token (ours or one in extra-conf). */
+export function writeConf(file: string, block: string): { content: string; mode: number } {
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const content = mergeConf(existing, block);
+  const secret = /^\s*(extra-)?access-tokens\s*=/m.test(content);
+  const mode = secret ? 0o600 : 0o644;
+  // Write a new file and rename it over the old one: atomic, born with the right
+  // mode (a secret never sits in a world-readable file), and works when the old file
+  // belongs to root but the folder is ours.
+  const tmp = `${file}.install-nix-${process.pid}`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+  return { content, mode };
+}
