@@ -11,4 +11,6 @@ export const inputs = {
   'public-key': { type: 'string', default: '' },
   'push-to': { type: 'string', default: '' },
   'fail-on-push-error': { type: 'boolean', default: 'false' },
+  'push-timeout': { type: 'integer', default: '600', min: 1, max: 21600 },
+  paths: { type: 'list', default: '' },
 } as const satisfies InputSchema;
