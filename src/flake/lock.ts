@@ -222,48 +222,69 @@ export function jsonErrorLine(e: unknown, text: string): number {
  * nesting depth and records keys that open an object at depth 2 inside "nodes".
  */
 export function nodeLines(text: string): Map<string, number> {
-  const lines = new Map<string, number>();
+  const offsets = new Map<string, number>();
   let depth = 0;
-  let line = 1;
   let inNodes = false;
   let lastKey: string | undefined;
-  let lastKeyLine = 0;
+  let lastKeyAt = 0;
   let topKey: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\n') line++;
-    else if (c === '"') {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      // find the closing quote, skipping escapes
       let j = i + 1;
-      let s = '';
-      for (; j < text.length && text[j] !== '"'; j++) {
-        if (text[j] === '\\') {
-          s += text.slice(j, j + 2);
-          j++;
-        } else s += text[j];
+      let escaped = false;
+      for (;;) {
+        j = text.indexOf('"', j);
+        if (j < 0) return toLines(text, offsets);
+        let k = j - 1;
+        while (text.charCodeAt(k) === 92 /* \ */) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        escaped = true;
+        j++;
       }
-      let str: string;
-      try {
-        str = JSON.parse(`"${s}"`);
-      } catch {
-        str = s;
-      }
-      // Is it a key? Next non-space is ':'.
+      // a key when the next non-space character is ':'
       let k = j + 1;
-      while (k < text.length && /\s/.test(text[k])) k++;
-      if (text[k] === ':') {
-        lastKey = str;
-        lastKeyLine = line;
-        if (depth === 1) topKey = str;
+      while (k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 10 || text.charCodeAt(k) === 13 || text.charCodeAt(k) === 9)) k++;
+      if (text.charCodeAt(k) === 58 /* : */ && (depth === 1 || (depth === 2 && inNodes))) {
+        const raw = text.slice(i + 1, j);
+        let key = raw;
+        if (escaped) {
+          try {
+            key = JSON.parse(`"${raw}"`);
+          } catch {
+            key = raw;
+          }
+        }
+        lastKey = key;
+        lastKeyAt = i;
+        if (depth === 1) topKey = key;
       }
       i = j;
-    } else if (c === '{' || c === '[') {
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       depth++;
-      if (depth === 2) inNodes = topKey === 'nodes' && c === '{';
-      if (depth === 3 && inNodes && c === '{' && lastKey !== undefined && !lines.has(lastKey)) lines.set(lastKey, lastKeyLine);
+      if (depth === 2) inNodes = topKey === 'nodes' && c === 123;
+      if (depth === 3 && inNodes && c === 123 && lastKey !== undefined && !offsets.has(lastKey)) offsets.set(lastKey, lastKeyAt);
       lastKey = undefined;
-    } else if (c === '}' || c === ']') {
-      depth--;
-    } else if (c === ',') lastKey = undefined;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+    else if (c === 44 /* , */) lastKey = undefined;
   }
-  return lines;
+  return toLines(text, offsets);
+}
+
+/** Turns character offsets into 1-based line numbers with one pass over the text. */
+function toLines(text: string, offsets: Map<string, number>): Map<string, number> {
+  const sorted = [...offsets.entries()].sort((a, b) => a[1] - b[1]);
+  const out = new Map<string, number>();
+  let line = 1;
+  let pos = 0;
+  for (const [key, offset] of sorted) {
+    for (let nl = text.indexOf('\n', pos); nl !== -1 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
+      line++;
+      pos = nl + 1;
+    }
+    out.set(key, line);
+  }
+  return out;
 }
