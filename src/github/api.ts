@@ -61,7 +61,13 @@ export class GitHubApi {
     });
     const text = await res.text();
     if (!res.ok) throw new ApiError(method, path, res.status, text);
-    return { data: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+    let data: T;
+    try {
+      data = (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      throw new UserError(`GitHub API ${method} ${path} answered ${res.status} with a body that is not JSON: ${text.slice(0, 100)}`);
+    }
+    return { data, headers: res.headers };
   }
 
   /** Every comment of an issue or pull request (follows pagination). */

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parseLock } from '../../src/flake/lock.js';
 import { diffLocks } from '../../src/flake/diff.js';
 import { checkPolicy, DEFAULT_RULES } from '../../src/flake/policy.js';
+import { annotate, failure, parseRules } from '../../src/flake/outcome.js';
+import { recordingLog } from '../../src/log.js';
 import { cell, commentMarker, renderComment, renderMarkdown, REPORT_VERSION, COMMENT_LIMIT, type Report } from '../../src/flake/report.js';
 
 const FIX = join(new URL('../fixtures/flake-lock', import.meta.url).pathname);
@@ -80,5 +82,36 @@ describe('summary Markdown', () => {
     expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
     expect(body.startsWith('<!-- nix-actions:flake-diff:flake.lock -->\n')).toBe(true);
     expect(body).toMatch(/clipped: the full report is in the job summary/);
+  });
+});
+
+describe('step outcome', () => {
+  const base = reportFor('all-types.lock', 'all-types-updated.lock');
+  const withViolation = reportFor('all-types-updated.lock', 'all-types.lock');
+  it.each([
+    ['never', base, undefined],
+    ['never', withViolation, undefined],
+    ['violation', base, undefined],
+    ['violation', withViolation, 'flake-diff found 1 policy violation (fail-on: violation)'],
+    ['change', base, 'flake-diff found lock changes (fail-on: change)'],
+    ['change', withViolation, 'flake-diff found 1 policy violation and lock changes (fail-on: change)'],
+    ['change', { ...base, changed: false }, undefined],
+  ] as const)('fail-on %s', (failOn, report, message) => {
+    expect(failure(report, failOn)?.message).toBe(message);
+  });
+  it('annotates each violation at its line, as an error only when it fails the step', () => {
+    const log = recordingLog();
+    annotate(withViolation, log, 'violation');
+    annotate(withViolation, log, 'never');
+    const v = withViolation.files[0].violations[0];
+    expect(log.lines).toEqual([
+      { level: 'error', message: v.message, where: { file: 'all-types.lock', line: v.line, title: 'flake-diff policy (no-path)' } },
+      { level: 'warning', message: v.message, where: { file: 'all-types.lock', line: v.line, title: 'flake-diff policy (no-path)' } },
+    ]);
+    expect(v.line).toBeGreaterThan(1);
+  });
+  it('an unknown policy rule is an input error naming the rules', () => {
+    expect(() => parseRules(['max-age', 'nope'])).toThrow("Input 'policy': unknown rule 'nope' (rules: max-age, supported-branch, ");
+    expect(parseRules(['locked'])).toEqual(['locked']);
   });
 });
