@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { attest } from '@actions/attest';
+
+/**
+ * The edge to GitHub's attestation API (Sigstore signing + attestation store).
+ * Predicate types are the ones actions/attest-sbom uses. Not testable without
+ * GitHub (it needs an OIDC token); everything before it is tested.
+ */
+export const PREDICATE_TYPES = { 'cyclonedx-json': 'https://cyclonedx.org/bom', 'spdx-json': 'https://spdx.dev/Document/v2.3' } as const;
+
+export async function attestSbom(options: {
+  file: string;
+  format: keyof typeof PREDICATE_TYPES;
+  subjectName: string;
+  subjectDigest: string;
+  token: string;
+}): Promise<{ attestationID?: string; tlogID?: string }> {
+  const [algo, hex] = options.subjectDigest.split(':');
+  const result = await attest({
+    subjects: [{ name: options.subjectName, digest: { [algo]: hex } }],
+    predicateType: PREDICATE_TYPES[options.format],
+    predicate: JSON.parse(readFileSync(options.file, 'utf8')),
+    token: options.token,
+  });
+  return { attestationID: result.attestationID, tlogID: result.tlogID };
+}
