@@ -22,7 +22,7 @@ void run(inputs, async (i, rt) => {
     installerUrl: i['installer-url'] || undefined,
     installerSha256: i['installer-sha256'] || undefined,
     trustUpstreamSha256: i['trust-upstream-sha256'],
-    extraConf: i['extra-conf'],
+    extraConf: i['extra-conf'] ?? '',
     githubToken: i['github-token'] || undefined,
     serverUrl: rt.context.serverUrl,
     home: rt.env.HOME || userInfo().homedir,

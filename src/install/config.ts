@@ -27,6 +27,15 @@ export function checkConfInputs(o: ConfOptions): void {
   if (o.extraConf.includes(BEGIN) || o.extraConf.includes(END)) {
     throw new InputError('extra-conf', 'contains the install-nix block markers; remove them');
   }
+  // Nix refuses a nix.conf with a line it cannot parse, which would break every later
+  // step: catch it here, with the line number.
+  const lines = o.extraConf.replace(/\r\n?/g, '\n').split('\n');
+  lines.forEach((line, i) => {
+    if (!/^\s*(#.*|!?include\s+\S.*|[A-Za-z0-9][A-Za-z0-9_-]*\s*=.*)?$/.test(line)) {
+      const shown = line.length > 40 ? `${line.slice(0, 37)}...` : line;
+      throw new InputError('extra-conf', `line ${i + 1} is not a nix.conf setting ('${shown}'): write 'name = value'`);
+    }
+  });
 }
 
 export function githubHost(serverUrl: string): string {

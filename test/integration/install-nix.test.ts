@@ -244,6 +244,7 @@ describe('refusing what cannot be verified', () => {
       [{ installerUrl: `${server.url}${tarballPath()}` }, /'installer-url' needs 'installer-sha256'/],
       [{ installerUrl: `${server.url}${tarballPath()}`, installerSha256: 'abc' }, /Input 'installer-sha256': 'abc' is not a SHA-256/],
       [{ installerSha256: release.sha256 }, /only used with 'installer-url'/],
+      [{ extraConf: 'ok = 1\nsubstituters = x\n; rm -rf /' }, /Input 'extra-conf': line 3 is not a nix.conf setting \('; rm -rf \/'\)/],
       [{ extraConf: '# BEGIN vig-os/nix-actions/install-nix (rewritten on every run)' }, /block markers/],
     ];
     for (const [extra, message] of cases) {

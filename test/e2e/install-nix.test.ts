@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBundle } from '../helpers/bundle.js';
+import { startCacheService, type CacheService } from '../helpers/cache-service.js';
+import { NIX_TEST_CONF, nixEnv, salt } from '../helpers/nix.js';
+import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
+
+/**
+ * The install-nix bundle (main and post) under Node 24 with the runner's environment
+ * contract, installing into a temporary root (NIX_ACTIONS_INSTALL_ROOT) from a
+ * loopback mirror, with the cache service stand-in.
+ */
+let release: TestRelease;
+let server: FileServer;
+let service: CacheService;
+const roots: string[] = [];
+
+beforeAll(async () => {
+  release = makeTestRelease();
+  server = await serveFiles(join(release.file, '..'));
+  service = await startCacheService();
+});
+
+afterAll(async () => {
+  await server?.close();
+  await service?.close();
+  for (const r of roots) {
+    if (!existsSync(r)) continue;
+    execFileSync('chmod', ['-R', 'u+w', r]);
+    rmSync(r, { recursive: true, force: true });
+  }
+  release?.cleanup();
+});
+
+function setup() {
+  const root = mkdtempSync(join(tmpdir(), 'install-nix-e2e-root-'));
+  roots.push(root);
+  const workspace = mkdtempSync(join(tmpdir(), 'install-nix-e2e-ws-'));
+  writeFileSync(join(workspace, 'flake.lock'), `{"nodes":{"root":{}},"root":"root","version":7,"salt":"${salt()}"}`);
+  return {
+    root,
+    workspace,
+    env: {
+      NIX_ACTIONS_INSTALL_ROOT: root,
+      HOME: join(root, 'home'),
+      NIX_CONFIG: NIX_TEST_CONF,
+      NIX_SSL_CERT_FILE: '',
+    },
+  };
+}
+
+const mirror = () => ({ 'installer-url': `${server.url}/${release.fileName}`, 'installer-sha256': release.sha256 });
+
+it('main installs and exports; post collects garbage and saves /nix to the cache', async () => {
+  nixEnv(); // fails clearly when nix-bin is missing
+  const s = setup();
+  const token = `ghs_${salt()}`;
+  const main = await runBundle('install-nix', {
+    inputs: { ...mirror(), cache: 'true', 'github-token': token, 'extra-conf': 'keep-outputs = true\n# ::error::a comment, not a workflow command' },
+    env: { ...s.env, ...service.env },
+    cwd: s.workspace,
+  });
+  expect(main.stderr).toBe('');
+  expect(main.code).toBe(0);
+  expect(main.annotations).toEqual([]);
+  expect(main.outputs).toEqual({ 'nix-version': release.version, 'cache-hit': 'false' });
+  const profile = join(s.root, 'nix/var/nix/profiles/default');
+  expect(main.path).toEqual([join(profile, 'bin'), join(s.root, 'home/.nix-profile/bin')]);
+  expect(main.env).toMatchObject({
+    NIX_PROFILES: `${profile} ${join(s.root, 'home/.nix-profile')}`,
+    NIX_CONF_DIR: join(s.root, 'etc/nix'),
+    NIX_REMOTE: `local?root=${s.root}`,
+  });
+  expect(main.env.NIX_SSL_CERT_FILE).toBeTruthy();
+  // The token is masked before anything prints it, and only the mask command carries it.
+  const lines = main.stdout.split('\n').filter((l) => l.includes(token));
+  expect(lines).toEqual([`::add-mask::${token}`]);
+  expect(main.summary).toContain('| Nix version | `' + release.version + '` |');
+  expect(main.summary).toContain(`| SHA-256 (verified before unpacking) | \`${release.sha256}\` |`);
+  expect(main.summary).toContain('access-tokens = github.com=***');
+  const conf = join(s.root, 'etc/nix/nix.conf');
+  expect(readFileSync(conf, 'utf8')).toContain(`access-tokens = github.com=${token}\n`);
+  expect(statSync(conf).mode & 0o777).toBe(0o600);
+  expect(main.state['cache-key']).toMatch(/^install-nix-v1-Linux-(X64|ARM64)-nix-/);
+
+  // A later step of the job uses the exported PATH and env.
+  const later = execFileSync('nix-store', ['--query', '--requisites', release.nixPath], {
+    env: { PATH: `${main.path[0]}:/usr/bin:/bin`, ...main.env, NIX_CONFIG: NIX_TEST_CONF },
+    encoding: 'utf8',
+  });
+  expect(later.trim().split('\n').sort()).toEqual([release.depPath, release.nixPath].sort());
+
+  const junk = join(s.workspace, `junk-${salt()}`);
+  writeFileSync(junk, Buffer.alloc(64 * 1024, 1));
+  const junkPath = execFileSync('nix-store', ['--store', s.root, '--add', junk], { env: nixEnv(), encoding: 'utf8' }).trim();
+
+  const post = await runBundle('install-nix', {
+    entry: 'post',
+    files: main.files,
+    inputs: { ...mirror(), cache: 'true', 'cache-max-size': '1K' },
+    env: { ...s.env, ...service.env },
+    cwd: s.workspace,
+  });
+  expect(post.code).toBe(0);
+  expect(post.annotations.map((a) => a.level)).toEqual(['warning']); // the live store is over 1K
+  expect(post.annotations[0].message).toMatch(/more than cache-max-size \(1\.0 KiB\)/);
+  expect(existsSync(join(s.root, junkPath))).toBe(false);
+  expect(existsSync(join(s.root, release.nixPath))).toBe(true);
+  expect(service.entries.filter((e) => e.key === main.state['cache-key'] && e.finalized)).toHaveLength(1);
+  expect(post.summary).toContain('| Saved | yes |');
+});
+
+it('a second run on the installed root reports the version and does not download', async () => {
+  const s = setup();
+  const first = await runBundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace });
+  expect(first.code).toBe(0);
+  const n = server.requests.length;
+  const second = await runBundle('install-nix', { inputs: { 'extra-conf': 'keep-going = true' }, env: s.env, cwd: s.workspace });
+  expect(second.code).toBe(0);
+  expect(server.requests.length).toBe(n);
+  expect(second.outputs['nix-version']).toBe(release.version);
+  expect(second.stdout).toMatch(/already installed \(.*profiles\/default\/bin\/nix\); configuration applied/);
+  expect(readFileSync(join(s.root, 'etc/nix/nix.conf'), 'utf8')).toContain('keep-going = true');
+  // No cache: the post step has nothing to do.
+  const post = await runBundle('install-nix', { entry: 'post', files: second.files, inputs: {}, env: s.env, cwd: s.workspace });
+  expect(post.code).toBe(0);
+  expect(post.summary).toBe(second.summary); // nothing added
+});
+
+it('a version missing from the pinned table fails with one error saying how to pin a hash', async () => {
+  const s = setup();
+  const r = await runBundle('install-nix', { inputs: { 'nix-version': '9.9.9' }, env: s.env, cwd: s.workspace });
+  expect(r.code).toBe(1);
+  expect(r.annotations).toHaveLength(1);
+  expect(r.annotations[0].level).toBe('error');
+  expect(r.annotations[0].message).toMatch(/^Nix 9\.9\.9 for \S+ is not in the pinned release table of this action \(it has: [\d., ]+\)\. Pin the hash yourself with installer-url: https:\/\/releases\.nixos\.org\/nix\/nix-9\.9\.9\/nix-9\.9\.9-\S+\.tar\.xz and installer-sha256/);
+  expect(r.outputs).toEqual({});
+  expect(existsSync(join(s.root, 'nix'))).toBe(false);
+});
+
+it('a tampered download fails with one error and installs nothing', async () => {
+  const s = setup();
+  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'installer-sha256': 'f'.repeat(64) }, env: s.env, cwd: s.workspace });
+  expect(r.code).toBe(1);
+  expect(r.annotations.map((a) => a.level)).toEqual(['error']);
+  expect(r.annotations[0].message).toMatch(/^SHA-256 mismatch for .* expected f{64} \(input installer-sha256\), got [0-9a-f]{64}\. Nothing was unpacked/);
+  expect(existsSync(join(s.root, 'nix'))).toBe(false);
+  expect(r.path).toEqual([]);
+});
+
+it('cache: true without a cache service warns and still installs', async () => {
+  const s = setup();
+  const r = await runBundle('install-nix', { inputs: { ...mirror(), cache: 'true' }, env: s.env, cwd: s.workspace });
+  expect(r.code).toBe(0);
+  expect(r.annotations).toHaveLength(1);
+  expect(r.annotations[0]).toMatchObject({ level: 'warning' });
+  expect(r.annotations[0].message).toMatch(/no Actions cache service/);
+  expect(r.outputs['cache-hit']).toBe('false');
+});
+
+it('extra-conf that is not nix.conf fails with the line, before installing', async () => {
+  const s = setup();
+  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'extra-conf': 'max-jobs = 2\n::error file=x::pwned' }, env: s.env, cwd: s.workspace });
+  expect(r.code).toBe(1);
+  expect(r.annotations).toHaveLength(1);
+  expect(r.annotations[0].message).toBe("Input 'extra-conf': line 2 is not a nix.conf setting ('::error file=x::pwned'): write 'name = value'");
+  expect(existsSync(join(s.root, 'nix'))).toBe(false);
+});
+
+it('a bad cache-max-size fails before installing', async () => {
+  const s = setup();
+  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'cache-max-size': 'lots' }, env: s.env, cwd: s.workspace });
+  expect(r.code).toBe(1);
+  expect(r.annotations[0].message).toBe("Input 'cache-max-size': expected a size such as 4G or 500M, got 'lots'");
+  expect(existsSync(join(s.root, 'nix'))).toBe(false);
+});
