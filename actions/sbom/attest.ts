@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { attest } from '@actions/attest';
+import { UserError } from '../../src/errors.js';
 
 /**
  * The edge to GitHub's attestation API (Sigstore signing + attestation store).
@@ -16,11 +17,19 @@ export async function attestSbom(options: {
   token: string;
 }): Promise<{ attestationID?: string; tlogID?: string }> {
   const [algo, hex] = options.subjectDigest.split(':');
-  const result = await attest({
-    subjects: [{ name: options.subjectName, digest: { [algo]: hex } }],
-    predicateType: PREDICATE_TYPES[options.format],
-    predicate: JSON.parse(readFileSync(options.file, 'utf8')),
-    token: options.token,
-  });
-  return { attestationID: result.attestationID, tlogID: result.tlogID };
+  try {
+    const result = await attest({
+      subjects: [{ name: options.subjectName, digest: { [algo]: hex } }],
+      predicateType: PREDICATE_TYPES[options.format],
+      predicate: JSON.parse(readFileSync(options.file, 'utf8')),
+      token: options.token,
+    });
+    return { attestationID: result.attestationID, tlogID: result.tlogID };
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new UserError(`Attesting ${options.file} failed: ${why}`, {
+      hint: 'The job needs permissions id-token: write and attestations: write, on a repository where attestations are available',
+      cause: e,
+    });
+  }
 }
