@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { Nix, NixError } from '../nix/nix.js';
 import { pathInfo } from '../nix/pathinfo.js';
+import { parseNixHash, toHex } from '../nix/hash.js';
 import { run } from '../process/run.js';
 import { buildFailure } from '../build/build.js';
 import { withCommandsStopped } from '../build/untrusted.js';
@@ -135,6 +136,30 @@ export async function verifyArchive(
         await copy([], others).catch((e) => fail('restoring sources from the archive', e));
       }),
     );
+
+    // Restoring checked each NAR against its .narinfo, but both come from the archive.
+    // A fixed-output source must also match the hash its derivation asks for.
+    const fods = m.scope === 'build' ? (m.fixedOutputs ?? []) : [];
+    for (const f of fods) {
+      const recursive = f.hashAlgo.startsWith('r:');
+      const algo = f.hashAlgo.replace(/^r:/, '');
+      let want: string;
+      try {
+        want = toHex(parseNixHash(f.hash.includes('-') || f.hash.includes(':') ? f.hash : `${algo}:${f.hash}`, algo));
+      } catch {
+        throw new UserError(`Verification failed: cannot check ${f.path}: unsupported hash '${f.hashAlgo}:${f.hash}'`);
+      }
+      const got = (
+        await offline
+          .run(['hash', recursive ? 'path' : 'file', '--base16', '--type', algo, '--', join(root, f.path)], 'nix hash')
+          .catch((e) => fail(`hashing ${f.path}`, e))
+      ).stdout.trim();
+      if (got !== want) {
+        throw new UserError(
+          `Verification failed: the archived source ${f.path} has ${algo} ${got}, but ${f.drvPath} expects ${want}: the archive was altered`,
+        );
+      }
+    }
 
     let evaluatedDrvPath: string | undefined;
     if (m.scope === 'build') {
