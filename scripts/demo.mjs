@@ -188,6 +188,17 @@ export function newJob({ workspace, sha, ref = 'refs/heads/main', event = {}, ev
 }
 
 /**
+ * The example builds with the host's /bin/sh and tools (no nixpkgs), so a build in
+ * the sandbox (archive's verify rebuilds in a fresh chroot store, always sandboxed)
+ * must see them: the demo adds the host's tool directories to extra-sandbox-paths.
+ * A flake built from nixpkgs needs nothing of the kind.
+ */
+export function nixConfig(base = process.env.NIX_CONFIG) {
+  const host = ['/bin', '/usr', '/lib', '/lib64'].filter((p) => existsSync(p)).join(' ');
+  return [base, `extra-sandbox-paths = ${host}`].filter(Boolean).join('\n');
+}
+
+/**
  * Runs dist/<action>/index.js as the runner does and returns what it wrote.
  * `onLine` sees each line of its stdout (workflow commands included).
  */
@@ -205,7 +216,7 @@ export async function runStep(job, action, inputs = {}, { onLine = () => {}, env
   const env = {
     PATH: [...job.paths, process.env.PATH].join(':'),
     HOME: process.env.HOME,
-    NIX_CONFIG: process.env.NIX_CONFIG,
+    NIX_CONFIG: nixConfig(),
     LANG: process.env.LANG,
     ...job.baseEnv,
     ...job.exported,
@@ -266,11 +277,17 @@ function lineWriter(verbose) {
 // ---------------------------------------------------------------- the demo
 
 function git(cwd, ...args) {
+  return gitAt(cwd, undefined, ...args);
+}
+
+/** git with a fixed identity and, for commits, a fixed date (so every demo run publishes the same digest). */
+function gitAt(cwd, date, ...args) {
   return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
     env: {
       ...process.env,
+      ...(date ? { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } : {}),
       GIT_AUTHOR_NAME: 'Demo',
       GIT_AUTHOR_EMAIL: 'demo@example.invalid',
       GIT_COMMITTER_NAME: 'Demo',
@@ -315,7 +332,7 @@ function preflight(opts) {
  * The previous commit is the same flake with devtools one version older (in the
  * example flake), which is the kind of change a reviewer has to assess.
  */
-function makeRepo(flakeDir, dir) {
+export function makeRepo(flakeDir, dir) {
   const repo = join(dir, 'repo');
   rmSync(repo, { recursive: true, force: true });
   cpSync(flakeDir, repo, { recursive: true, filter: (src) => !/\/(result|\.git)$/.test(src) });
@@ -327,11 +344,11 @@ function makeRepo(flakeDir, dir) {
   const changes = older !== current;
   if (changes) writeFileSync(flakeNix, older);
   git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '-m', 'devcontainer: previous release');
+  gitAt(repo, '2025-01-06T09:00:00Z', 'commit', '-q', '-m', 'devcontainer: previous release');
   const base = git(repo, 'rev-parse', 'HEAD');
   if (changes) writeFileSync(flakeNix, current);
   git(repo, 'add', '-A');
-  git(repo, 'commit', '-q', '--allow-empty', '-m', changes ? 'devtools: 0.3.0 -> 0.4.0' : 'devcontainer: this release');
+  gitAt(repo, '2025-01-13T09:00:00Z', 'commit', '-q', '--allow-empty', '-m', changes ? 'devtools: 0.3.0 -> 0.4.0' : 'devcontainer: this release');
   return { repo, base, head: git(repo, 'rev-parse', 'HEAD'), changed: changes };
 }
 
@@ -365,7 +382,7 @@ async function freePort() {
  * a free loopback port, storing into the work directory. Returns undefined, with
  * the reason, when it cannot run here.
  */
-async function startLocalRegistry(work) {
+export async function startLocalRegistry(work) {
   if (!have('docker-registry')) return { why: 'docker-registry is not installed (apt-get install docker-registry, or bash .ci/setup)' };
   const port = await freePort();
   const dir = join(work, 'registry');
@@ -401,6 +418,12 @@ async function startLocalRegistry(work) {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The published reference, saying so when it was on the demo's own (now stopped) registry. */
+function publishedRef(r) {
+  const ref = r?.outputs?.['image-ref'];
+  return ref && r.throwaway ? `${ref} (on the demo's throwaway registry, now stopped)` : ref;
 }
 
 async function main() {
@@ -471,6 +494,9 @@ async function main() {
     skip('archive', 'the build failed');
   }
   await step('flake-diff', { base, comment: 'never', 'fail-on': 'violation', installable: '.#devcontainer' });
+  if (!existsSync(join(repo, 'flake.lock'))) {
+    out(C.dim('  (this flake has no inputs, so it has no flake.lock; in a repository with inputs flake-diff explains each one that moved)'));
+  }
 
   // The previous commit's SBOM, built quietly in a second job, as the PR check does.
   const sbom = results.find((r) => r.action === 'sbom');
@@ -523,6 +549,7 @@ async function main() {
             const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
             out(C.green(`  ✔ copied into the OCI layout ${layout} with skopeo`) + C.dim(` (manifest ${index.manifests[0].digest})`));
             results[results.length - 1].outputs['oci-layout'] = layout;
+            results[results.length - 1].throwaway = true;
           }
         }
       } finally {
@@ -547,7 +574,7 @@ async function main() {
     ['archive manifest', results.find((r) => r.action === 'archive')?.outputs?.manifest],
     ['flake.lock report', results.find((r) => r.action === 'flake-diff')?.outputs?.report],
     ['SBOM diff', results.find((r) => r.action === 'sbom-diff')?.outputs?.report],
-    ['published', results.find((r) => r.action === 'publish')?.outputs?.['image-ref']],
+    ['published', publishedRef(results.find((r) => r.action === 'publish'))],
     ['OCI layout', results.find((r) => r.action === 'publish')?.outputs?.['oci-layout']],
   ].filter(([, v]) => v);
   if (files.length) {

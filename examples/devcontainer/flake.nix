@@ -4,6 +4,8 @@
   # (the suite's demo and tests use it). A real project would use nixpkgs'
   # dockerTools.buildLayeredImage; the image this flake writes has the same shape:
   # a gzipped docker-archive with one layer per store path of the closure.
+  # Host tools from outside the store mean a sandboxed rebuild (archive's verify)
+  # needs `extra-sandbox-paths = /bin /usr /lib /lib64`; see examples/README.md.
   description = "Example devcontainer image for vig-os/nix-actions";
 
   outputs = { self }:
