@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InputError, UserError } from '../errors.js';
 
 export const BEGIN = '# BEGIN vig-os/nix-actions/install-nix (rewritten on every run)';
@@ -72,18 +72,13 @@ export function mergeConf(existing: string, block: string): string {
   return existing.replace(/\n*$/, '\n') + '\n' + block;
 }
 
-/** Writes nix.conf (its folder must be ours: see ensureOwnedDir); mode 0600 when it holds a token (ours or one in extra-conf). */
-export function writeConf(file: string, block: string): { content: string; mode: number } {
+/**
+ * The new content of nix.conf (our block merged into what is there) and its mode:
+ * 0600 when it holds a token (ours, or one in extra-conf), else 0644.
+ */
+export function nextConf(file: string, block: string): { content: string; mode: number } {
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const content = mergeConf(existing, block);
   const secret = /^\s*(extra-)?access-tokens\s*=/m.test(content);
-  const mode = secret ? 0o600 : 0o644;
-  // Write a new file and rename it over the old one: atomic, born with the right
-  // mode (a secret never sits in a world-readable file), and works when the old file
-  // belongs to root but the folder is ours.
-  const tmp = `${file}.install-nix-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
-  return { content, mode };
+  return { content, mode: secret ? 0o600 : 0o644 };
 }

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { run } from '../process/run.js';
 import { cacheKeys, hashLockFiles } from './cache.js';
-import { checkConfInputs, renderConf, writeConf, type ConfOptions } from './config.js';
+import { checkConfInputs, nextConf, renderConf, type ConfOptions } from './config.js';
 import { detectExisting, type ExistingNix } from './detect.js';
 import { downloadTo, fetchText } from './download.js';
 import { exportsFor, type Exports } from './env.js';
 import { detectSystem, runnerOsArch, type NixSystem } from './platform.js';
-import { ensureOwnedDir } from './privileged.js';
+import { ensureOwnedDir, writeFileAsOwner } from './privileged.js';
 import { checkVersion, resolveTarball, type ReleaseTable, type TarballSource } from './releases.js';
 import { inRoot, layout, type Layout } from './root.js';
 import { createProfile, placeStorePaths, registerPaths } from './store.js';
@@ -76,6 +76,7 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
   const t0 = Date.now();
   const seconds: Record<string, number> = {};
   const lap = (name: string, since: number) => (seconds[name] = (Date.now() - since) / 1000);
+  if (!isAbsolute(o.root)) throw new UserError(`The install root '${o.root}' is not an absolute path`, { hint: 'Set NIX_ACTIONS_INSTALL_ROOT to an absolute path, or unset it' });
   const system = o.system ?? detectSystem();
   const version = o.version ? checkVersion(o.version) : undefined;
   const lay = layout(o.root);
@@ -180,9 +181,9 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
   const action = download ? 'installed' : 'existing';
 
   const singleUser = action === 'installed' || existing.ours;
-  await ensureOwnedDir(lay.confDir, o.log);
   const block = renderConf({ ...confBase, singleUser });
-  const written = writeConf(lay.confFile, block);
+  const written = nextConf(lay.confFile, block);
+  await writeFileAsOwner(lay.confFile, written.content, written.mode, o.tmpDir, o.log);
   const shown = o.githubToken ? block.split(o.githubToken).join('***') : block;
 
   const exports = exportsFor(lay, { home: o.home, env: o.env, certFiles: o.certFiles });

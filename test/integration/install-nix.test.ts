@@ -400,6 +400,25 @@ describe('store cache: restore, GC down to cache-max-size, save (local cache ser
   });
 });
 
+it('keeps what an existing nix.conf says and replaces only its own block on a rerun', async () => {
+  const root = newRoot();
+  mkdirSync(join(root, 'etc/nix'), { recursive: true });
+  writeFileSync(join(root, 'etc/nix/nix.conf'), '# site settings\nsubstituters = https://cache.corp.example\n');
+  await installNix(options(root, { extraConf: 'keep-outputs = true' }));
+  await installNix(options(root, { extraConf: 'keep-going = true' }));
+  const conf = readFileSync(join(root, 'etc/nix/nix.conf'), 'utf8');
+  expect(conf.startsWith('# site settings\nsubstituters = https://cache.corp.example\n\n# BEGIN vig-os/nix-actions/install-nix')).toBe(true);
+  expect(conf.match(/# BEGIN/g)).toHaveLength(1);
+  expect(conf).toContain('keep-going = true');
+  expect(conf).not.toContain('keep-outputs');
+  expect(conf.endsWith('# END vig-os/nix-actions/install-nix\n')).toBe(true);
+});
+
+it('refuses a relative install root', async () => {
+  const e = await failure(installNix(options('relative/root')));
+  expect(e.oneLine).toMatch(/install root 'relative\/root' is not an absolute path/);
+});
+
 it('the store of a fresh install is only the tarball closure plus the profile', async () => {
   const root = newRoot();
   await installNix(options(root));
