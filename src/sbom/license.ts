@@ -30,7 +30,7 @@ export function licensesFromMeta(license: unknown): LicenseInfo[] {
 
 /** `LicenseRef-` id for a license SPDX does not list (SPDX 2.3 idstring: letters, digits, `.`, `-`). */
 export function licenseRef(name: string): string {
-  return `LicenseRef-${name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'unnamed'}`;
+  return `LicenseRef-${name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '') || 'unnamed'}`;
 }
 
 /** An SPDX license expression for a component, or undefined when unknown. */
