@@ -24,9 +24,13 @@ add_layer() { # $1: tar file, $2: history comment
   history="$history${history:+,}{\"created\":\"$CREATED\",\"comment\":\"$2\"}"
 }
 
+# The nix/ and nix/store/ entries of each layer come from an empty skeleton, not
+# from the live /nix/store, which other builds change while tar reads it.
+mkdir -p skel/nix/store
+chmod 755 skel/nix skel/nix/store
 for p in $paths; do
   # shellcheck disable=SC2086
-  tar -C / $TAR_FLAGS -cf layer.tar --no-recursion nix nix/store --recursion "${p#/}"
+  tar $TAR_FLAGS -cf layer.tar --no-recursion -C skel nix nix/store --recursion -C / "${p#/}"
   add_layer layer.tar "store path $p"
 done
 
