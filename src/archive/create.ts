@@ -9,7 +9,7 @@ import { parseNixHash, toSri } from '../nix/hash.js';
 import { normalizePathInfo, pathInfo, type PathInfo } from '../nix/pathinfo.js';
 import { buildFailure, checkInstallable } from '../build/build.js';
 import { NixError } from '../nix/nix.js';
-import { withCommandsStopped } from '../build/untrusted.js';
+import { quoteLog, withCommandsStopped } from '../build/untrusted.js';
 import { flakeSources, splitInstallable } from './flake.js';
 import { readmeText, type ArchiveManifest, type ArchivedPath, type FixedOutput } from './manifest.js';
 
@@ -89,6 +89,16 @@ const archived = (i: PathInfo): ArchivedPath => ({
  * runtime closure.
  */
 export async function createArchive(nix: Nix, log: Log, request: ArchiveRequest): Promise<ArchiveResult> {
+  try {
+    return await archive(nix, log, request);
+  } catch (e) {
+    // Nix's output is untrusted text: its tail is quoted before the runner prints it.
+    if (e instanceof NixError) throw new UserError(e.message, { detail: quoteLog(e.detail ?? '') });
+    throw e;
+  }
+}
+
+async function archive(nix: Nix, log: Log, request: ArchiveRequest): Promise<ArchiveResult> {
   const installable = checkInstallable(request.installable);
   const { flakeRef, attr } = splitInstallable(installable);
   const dir = await checkArchiveDir(request.dir, request.cwd);

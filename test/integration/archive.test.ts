@@ -208,6 +208,8 @@ describe('archive errors', () => {
       expect(err.oneLine).not.toMatch(/\n/);
     };
     await one(`path:/nonexistent-${salt()}#x`, /nix flake metadata .* failed/);
+    const err = await createArchive(nix, recordingLog(), { installable: `path:/nonexistent-${salt()}#x`, scope: 'build', dir: newDir() }).catch((e) => e);
+    expect(err.detail.split('\n').every((l: string) => l.startsWith('| '))).toBe(true);
     await one(flake.installable('no-such-attr'), /does not provide attribute/);
     await one(flake.installable('failing'), /FAILING-BUILD-MARKER/);
   });
