@@ -30,6 +30,10 @@ export interface PushOptions {
 export async function pushPaths(nix: Nix, candidates: readonly string[], o: PushOptions): Promise<PushResult> {
   const started = Date.now();
   const { kept, filtered } = applyFilter(candidates, o.filter);
+  if (filtered > 0) {
+    const keptSet = new Set(kept);
+    for (const p of candidates) if (!keptSet.has(p)) o.log.debug(`push-filter leaves out ${p}`);
+  }
   const result: PushResult = { mode: o.plan.mode, target: o.plan.target, pushed: [], offered: kept.length, filtered, seconds: 0 };
   if (o.plan.mode === 'none' || kept.length === 0) return finish(result, started);
   if (o.plan.mode === 'nix-copy') {

@@ -95,8 +95,22 @@ export function cacheMain(i: CacheInputs, s: StepEnv): Promise<StepResult> {
   return redacted(i, s, (s2) => main(i, s2));
 }
 
+/**
+ * The post step never turns a green job red by accident: whatever goes wrong in it
+ * (a push, Nix gone, the snapshot deleted, a bug) is one warning, unless the user
+ * asked for fail-on-push-error.
+ */
 export function cachePost(i: CacheInputs, s: StepEnv, state: Partial<MainState>): Promise<StepResult> {
-  return redacted(i, s, (s2) => post(i, s2, state));
+  return redacted(i, s, async (s2) => {
+    try {
+      return await post(i, s2, state);
+    } catch (e) {
+      if (i.failOnPushError) throw e;
+      const what = e instanceof UserError ? e.oneLine : `unexpected failure (report it as a bug): ${(e as Error)?.message ?? e}`;
+      s2.log.warning(`The cache post step did not push: ${what.split('\n')[0]} (the job continues: set fail-on-push-error: true to fail it)`);
+      return { outputs: { pushed: 0, 'push-mode': (state.mode as PushPlan['mode']) ?? 'none' }, summary: '' };
+    }
+  });
 }
 
 async function main(i: CacheInputs, s: StepEnv): Promise<StepResult> {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Nix, build } from '../../src/nix/index.js';
@@ -294,7 +294,8 @@ describe('push side', () => {
       await deleteLocal(first.out);
       const second = await mainBuildPost(over, 'c');
       expect(second.post.outputs).toEqual({ pushed: 0, 'push-mode': 'nix-copy' });
-      expect(second.post.summary).toMatch(/\| nix-copy \| http:\/\/127\.0\.0\.1:\d+ \| 1 \| 0 \| 0 \|/);
+      // offered 1 (ours; others' concurrent paths are filtered out, their number varies), pushed 0
+      expect(second.post.summary).toMatch(/\| nix-copy \| http:\/\/127\.0\.0\.1:\d+ \| 1 \| \d+ \| 0 \| [\d.]+ \| ok \|/);
     } finally {
       await srv.stop();
     }
@@ -303,9 +304,10 @@ describe('push side', () => {
   it('leaves out what push-filter matches', async () => {
     const dir = mkdtempSync(join(root, 'push-filter-'));
     const k = keypair(`f-${s}`);
-    const { post, out } = await mainBuildPost({ pushTo: `file://${dir}`, signingKey: k.secret, pushFilter: `^(?!.*${s})|cx-b-` }, 'b');
+    const { post, out, log } = await mainBuildPost({ pushTo: `file://${dir}`, signingKey: k.secret, pushFilter: `^(?!.*${s})|cx-b-` }, 'b');
+    expect(log.lines).toContainEqual({ level: 'debug', message: `push-filter leaves out ${out}`, where: undefined });
     expect(post.outputs.pushed).toBe(0);
-    expect(post.summary).toMatch(/\| 0 \| 1 \| 0 \|/); // offered 0, filtered 1
+    expect(post.summary).toMatch(/\| 0 \| [1-9]\d* \| 0 \| [\d.]+ \| ok \|/); // offered 0, ours among the filtered
     expect(existsSync(join(dir, `${out.slice(11, 43)}.narinfo`))).toBe(false);
   });
 
@@ -364,6 +366,21 @@ describe('push side', () => {
     expect(text).toMatch(/failed/);
     expect(text).toContain('***');
     expect(text).not.toContain(token);
+  });
+
+  it('keeps the job green when the post step itself cannot run (snapshot gone), unless fail-on-push-error', async () => {
+    const c = confEnv();
+    const k = keypair(`gone-${s}`);
+    const over = { pushTo: `file://${mkdtempSync(join(root, 'gone-'))}`, signingKey: k.secret };
+    const main = await cacheMain(inputs(over), stepEnv(c.env, c.temp));
+    rmSync(main.state!.snapshot);
+    const log = recordingLog();
+    const post = await cachePost(inputs(over), stepEnv(c.env, c.temp, log), main.state!);
+    expect(post.outputs).toEqual({ pushed: 0, 'push-mode': 'nix-copy' });
+    expect(log.lines.filter((l) => l.level === 'warning').map((l) => l.message)).toEqual([
+      expect.stringMatching(/^The cache post step did not push: The store snapshot taken by the main step .* is gone\. .*set fail-on-push-error: true/),
+    ]);
+    await expect(cachePost(inputs({ ...over, failOnPushError: true }), stepEnv(c.env, c.temp), main.state!)).rejects.toThrow(/snapshot .* is gone/);
   });
 
   it('pushes given paths right away in the main step when asked', async () => {
