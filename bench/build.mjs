@@ -11,7 +11,7 @@
 // the project's own `typescript` into a temporary directory. Store paths made here are
 // deleted at the end.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
@@ -35,7 +35,9 @@ copyFileSync(join(root, 'test/helpers/mkimage.sh'), join(out, 'test/helpers/mkim
 const { writeBigImageFlake } = await import(join(out, 'test/helpers/images.js'));
 const { NIX_TEST_CONF } = await import(join(out, 'test/helpers/nix.js'));
 
-const env = { ...process.env, NIX_CONFIG: NIX_TEST_CONF };
+// verify rebuilds in a chroot store (always sandboxed): the test derivations need the host tools mapped in
+const sandboxPaths = ['/bin', '/usr', '/lib', '/lib64'].filter((p) => existsSync(p)).join(' ');
+const env = { ...process.env, NIX_CONFIG: `${NIX_TEST_CONF}\nextra-sandbox-paths = ${sandboxPaths}` };
 const made = new Set();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (t) => Number(process.hrtime.bigint() - t) / 1e9;
@@ -143,6 +145,26 @@ for (const scope of ['build', 'runtime']) {
   }
   const [mb, ma] = [median(bare), median(act)];
   console.log(`${scope.padEnd(10)} ${String(count).padStart(6)} ${mb.toFixed(2).padStart(8)} ${ma.toFixed(2).padStart(9)} ${(ma / mb).toFixed(2).padStart(6)}`);
+}
+
+// --- 3. verify ---------------------------------------------------------------------
+console.log('\nverify: archive (scope build) with verify: true vs without; the difference is the offline rebuild in an empty store');
+{
+  const plain = [];
+  const verified = [];
+  for (let i = 0; i < runs; i++) {
+    const f = writeBigImageFlake({ layers, bytes: mib * 1024 * 1024 });
+    const inst = f.installable('docker-archive-gz');
+    remember(inst);
+    const a = bundle('archive', { installable: inst, scope: 'build', upload: 'false', verify: 'false', path: 'archive' });
+    plain.push(a.s);
+    const b = bundle('archive', { installable: inst, scope: 'build', upload: 'false', verify: 'true', path: 'archive' });
+    verified.push(b.s);
+    rmSync(a.dir, { recursive: true, force: true });
+    rmSync(b.dir, { recursive: true, force: true });
+  }
+  const [p, v] = [median(plain), median(verified)];
+  console.log(`archive ${p.toFixed(2)} s, archive + verify ${v.toFixed(2)} s: verify ${(v - p).toFixed(2)} s`);
 }
 
 // --- clean up: only the paths made here ------------------------------------------------
