@@ -159,10 +159,13 @@ export async function installCachix(nix: Nix, deadlineMs: number): Promise<void>
   }
 }
 
-/** Store paths the cachix CLI reports as pushed. */
+/**
+ * Store paths the cachix CLI reports as pushed: it prints one
+ * `compressing and pushing <path> (<size>)` line per upload attempt (a retry prefixes it).
+ */
 export function cachixPushedPaths(output: string): string[] {
   const out = new Set<string>();
-  for (const m of output.matchAll(/^(?:compressing and )?pushing (\/nix\/store\/[^\s']+)/gim)) out.add(m[1]);
+  for (const m of output.matchAll(/(?:^|\s)(?:compressing and )?pushing (\/nix\/store\/[^\s']+)/gim)) out.add(m[1]);
   return [...out].sort();
 }
 

@@ -141,10 +141,13 @@ async function main(i: CacheInputs, s: StepEnv): Promise<StepResult> {
   else if (plan.mode === 'none') s.log.info(`Not pushing: ${plan.reason}`);
 
   // The snapshot goes to a private directory under RUNNER_TEMP, named in the state.
-  const snapshot = join(mkdtempSync(join(s.runnerTemp, 'nix-actions-cachix-')), 'store-before.txt');
+  let snapshot = '';
   if (plan.mode !== 'none') {
+    snapshot = join(mkdtempSync(join(s.runnerTemp, 'nix-actions-cachix-')), 'store-before.txt');
     const n = saveSnapshot(snapshot);
     s.log.debug(`store snapshot: ${n} paths in ${snapshot}`);
+  } else if (i.paths.length > 0) {
+    s.log.info(`Not pushing the ${i.paths.length} path(s) given in paths: nothing is pushed (see above)`);
   }
   let pushed: PushResult | undefined;
   if (i.paths.length > 0 && plan.mode !== 'none') {
@@ -165,8 +168,8 @@ async function post(i: CacheInputs, s: StepEnv, state: Partial<MainState>): Prom
     s.log.info(why);
     return { outputs: { pushed: 0, 'push-mode': 'none' }, summary: '' };
   };
-  if (!state.mode || !state.snapshot) return none('The main step did not finish, so there is nothing to push');
-  if (state.mode === 'none') return none('Not pushing (see the main step)');
+  if (!state.mode) return none('The main step did not finish, so there is nothing to push');
+  if (state.mode === 'none' || !state.snapshot) return none('Not pushing (see the main step)');
   const { filter } = checkInputs(i);
   const plan = planPush({ push: i.push, name: i.name, pushTo: i.pushTo, authToken: i.authToken, signingKey: i.signingKey });
   const nix = await detectNix(i, s);

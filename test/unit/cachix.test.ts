@@ -115,7 +115,9 @@ describe('push helpers', () => {
   it('reads copied paths from nix copy -v, and pushed paths from the cachix CLI', () => {
     const log = "querying info about '/nix/store/aaa-x' on 'file:///c'...\ncopying path '/nix/store/aaa-x' to 'file:///c'...\ncopying path '/nix/store/aaa-x' (128 bytes) to binary cache\n";
     expect(copiedPaths(log)).toEqual(['/nix/store/aaa-x']);
-    expect(cachixPushedPaths('compressing and pushing /nix/store/bbb-y (1 KiB)\nPushing /nix/store/ccc-z\nAll done.')).toEqual(['/nix/store/bbb-y', '/nix/store/ccc-z']);
+    expect(
+      cachixPushedPaths('compressing and pushing /nix/store/bbb-y (1 KiB)\nretry #1 compressing and pushing /nix/store/bbb-y (1 KiB)\ncompressing and pushing /nix/store/ccc-z (2 B)\nAll done.'),
+    ).toEqual(['/nix/store/bbb-y', '/nix/store/ccc-z']);
   });
 });
 
