@@ -383,6 +383,23 @@ describe('push side', () => {
     await expect(cachePost(inputs({ ...over, failOnPushError: true }), stepEnv(c.env, c.temp), main.state!)).rejects.toThrow(/snapshot .* is gone/);
   });
 
+  it('refuses hostile push inputs in the main step, before touching Nix or the store', async () => {
+    const c = confEnv();
+    const cases: [Partial<CacheInputs>, RegExp][] = [
+      [{ pushTo: '--option secret-key-files /etc/shadow' }, /^Input 'push-to': .*no spaces or newlines/],
+      [{ pushTo: 'file:///x\nfile:///y', signingKey: 'k' }, /^Input 'push-to'/],
+      [{ pushTo: 'javascript:alert(1)' }, /^Input 'push-to': .*scheme 'javascript:'/],
+      [{ pushTo: `file://${cacheDir}`, pushFilter: '(unclosed' }, /^Input 'push-filter': is not a valid regular expression/],
+    ];
+    for (const [over, re] of cases) {
+      const err = await cacheMain(inputs({ pushFilter: undefined, ...over }), stepEnv(c.env, c.temp)).catch((e) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).oneLine).toMatch(re);
+    }
+    expect(readdirSync(c.temp)).toEqual([]); // no snapshot taken
+    expect(existsSync(c.userFile)).toBe(false);
+  });
+
   it('pushes given paths right away in the main step when asked', async () => {
     const dir = mkdtempSync(join(root, 'push-now-'));
     const k = keypair(`now-${s}`);
