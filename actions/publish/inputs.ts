@@ -10,4 +10,6 @@ export const inputs = {
   labels: { type: 'list', default: '', separator: 'newline' },
   annotations: { type: 'list', default: '', separator: 'newline' },
   index: { type: 'list', default: '' },
+  'mount-from': { type: 'list', default: '' },
+  'plain-http': { type: 'boolean', default: 'false' },
 } as const satisfies InputSchema;

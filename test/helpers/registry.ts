@@ -27,11 +27,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Bearer-token auth (`auth: token:`): tokens from `realm`, signed by a cert in `rootCertBundle`. */
+export interface TokenAuthConfig {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundle: string;
+}
+
 /**
  * Starts Debian's docker-registry (distribution v2) on a free loopback port with
- * filesystem storage in a temp dir; with `auth`, behind htpasswd basic auth.
+ * filesystem storage in a temp dir; with `auth`, behind htpasswd basic auth; with
+ * `tokenAuth`, behind a token service (see test/helpers/token-server.ts).
  */
-export async function startRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: { auth?: { username: string; password: string }; tokenAuth?: TokenAuthConfig } = {},
+): Promise<TestRegistry> {
   const bin = requireTool('docker-registry', 'docker-registry');
   const root = mkdtempSync(join(tmpdir(), 'nix-actions-registry-'));
   const port = await freePort();
@@ -40,6 +51,10 @@ export async function startRegistry(options: { auth?: { username: string; passwo
     const hash = bcrypt.hashSync(options.auth.password, 6);
     writeFileSync(join(root, 'htpasswd'), `${options.auth.username}:${hash}\n`);
     auth = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(root, 'htpasswd')}\n`;
+  }
+  if (options.tokenAuth) {
+    const t = options.tokenAuth;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
   }
   const config = `version: 0.1
 log:
