@@ -206,6 +206,14 @@ describe('sbom of an installable (runtime scope)', () => {
     const brokenCdx = structuredClone(cdx);
     brokenCdx.components[0].hashes[0].content = 'not-hex';
     expect(validateCycloneDx(brokenCdx).length).toBeGreaterThan(0);
+    // uniqueItems (checked in O(n) by canonical JSON): the same component twice, keys in another order.
+    const twice = structuredClone(cdx);
+    const copy = Object.fromEntries(Object.entries(twice.components[1]).reverse());
+    twice.components.push(copy);
+    expect(validateCycloneDx(twice)).toEqual([expect.objectContaining({ path: '/components' })]);
+    const distinct = structuredClone(cdx);
+    distinct.components.push({ ...structuredClone(cdx.components[1]), 'bom-ref': 'another-ref' });
+    expect(validateCycloneDx(distinct)).toEqual([]);
     const brokenSpdx = structuredClone(spdx);
     brokenSpdx.relationships.push({ spdxElementId: 'SPDXRef-nope', relationshipType: 'DEPENDS_ON', relatedSpdxElement: 'SPDXRef-DOCUMENT' });
     expect(validateSpdx(brokenSpdx)).toEqual([{ path: `/relationships/${spdx.relationships.length}/spdxElementId`, message: 'SPDXRef-nope is not an element of this document' }]);
