@@ -4,7 +4,7 @@ import { sha256 } from './digest.js';
 import type { SourceImage } from './image.js';
 import { MEDIA, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from './media.js';
 import { pool } from './pool.js';
-import type { Registry } from './registry.js';
+import { UploadLost, type Registry } from './registry.js';
 import { Readable } from 'node:stream';
 
 /**
@@ -150,10 +150,21 @@ export async function pushImage(reg: Registry, image: SourceImage, o: PushOption
     await pool(missingLayers, concurrency, (b) => upload(b, { open: (s) => open(layerByDigest.get(b.desc.digest)!.entry, s) }));
   } else if (missingLayers.length) {
     const byEntry = new Map(missingLayers.map((b) => [layerByDigest.get(b.desc.digest)!.entry, b]));
-    await image.reader.replay!(new Set(byEntry.keys()), async (entry, stream) => {
-      const b = byEntry.get(entry)!;
-      if (!reports.has(b.desc.digest)) await upload(b, { stream });
-    });
+    // A one-shot stream cannot seek back: when the registry drops an upload session
+    // mid-stream, read the source again for the layers still missing.
+    for (let pass = 1; ; pass++) {
+      const wanted = new Set([...byEntry].filter(([, b]) => !reports.has(b.desc.digest)).map(([e]) => e));
+      try {
+        await image.reader.replay!(wanted, async (entry, stream) => {
+          const b = byEntry.get(entry)!;
+          if (!reports.has(b.desc.digest)) await upload(b, { stream });
+        });
+        break;
+      } catch (e) {
+        if (!(e instanceof UploadLost) || pass >= 3) throw e;
+        o.log.info(`${e.message}; reading ${image.path} again (pass ${pass + 1} of 3)`);
+      }
+    }
     const lost = missingLayers.filter((b) => !reports.has(b.desc.digest));
     if (lost.length) throw new UserError(`the second read of ${image.path} did not contain layer ${lost[0].desc.digest}`, { hint: 'The image stream is not deterministic; rebuild it' });
   }

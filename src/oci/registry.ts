@@ -74,6 +74,14 @@ class Retryable extends Error {
   }
 }
 
+/** An upload session the registry dropped while reading a one-shot stream: the caller may replay the stream. */
+export class UploadLost extends UserError {
+  constructor(host: string, digest: string) {
+    super(`the upload of ${digest} to ${host} was lost mid-stream and cannot resume`, { hint: 'Re-run the job; the registry dropped the upload session' });
+    this.name = 'UploadLost';
+  }
+}
+
 /** The registry's own words from an error document, e.g. `DENIED: permission_denied`. */
 export function registryMessage(res: HttpResponse): string {
   try {
@@ -321,7 +329,9 @@ export class Registry {
     const res = await this.request('GET', loc, { scopes: this.scopes(repo), what: 'check an upload' });
     if (res.status !== 204 && res.status !== 200) return undefined;
     const range = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
-    return { loc: res.headers.location ? this.url(res.headers.location) : loc, offset: range ? Number(range[1]) + 1 : 0 };
+    // `0-0` is how distribution says "nothing yet" (it cannot tell 0 from 1 byte): count it as nothing.
+    const end = range ? Number(range[1]) : 0;
+    return { loc: res.headers.location ? this.url(res.headers.location) : loc, offset: end === 0 ? 0 : end + 1 };
   }
 
   private async finishUpload(repo: string, loc: URL, blob: BlobRef, body?: () => Readable): Promise<void> {
@@ -396,7 +406,10 @@ export class Registry {
           } catch (e) {
             await retry(e);
             const st = await this.uploadStatus(repo, loc);
-            if (!st || st.offset > blob.size) throw new Retryable(`upload session for ${blob.digest} was lost; starting again`);
+            if (!st || st.offset > blob.size || (st.offset === 0 && offset > 0)) {
+              this.opts.log.info(`The registry dropped the upload of ${blob.digest.slice(0, 19)}; starting it again`);
+              throw new Retryable(`upload session for ${blob.digest} was lost`);
+            }
             this.opts.log.info(`Resuming ${blob.digest.slice(0, 19)} at byte ${st.offset} of ${blob.size}`);
             loc = st.loc;
             offset = st.offset;
@@ -430,11 +443,15 @@ export class Registry {
           }
           await this.backoff(attempt++, e.message, e.retryAfterMs);
           const st = await this.uploadStatus(repo, loc);
+          if (!st && chunkStart === 0) {
+            // Nothing before this chunk: a fresh session loses nothing.
+            loc = await this.startUpload(repo);
+            sent = 0;
+            continue;
+          }
           if (!st || st.offset < chunkStart || st.offset > chunkStart + chunk.length) {
             // The bytes before this chunk are gone and the stream cannot be re-read here.
-            throw new UserError(`the upload of ${blob.digest} to ${this.host} was lost mid-stream and cannot resume`, {
-              hint: 'Re-run the job; the registry dropped the upload session',
-            });
+            throw new UploadLost(this.host, blob.digest);
           }
           loc = st.loc;
           sent = st.offset - chunkStart;

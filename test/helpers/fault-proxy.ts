@@ -19,13 +19,15 @@ export interface FaultRule {
   resetAfterBytes?: number;
   /** Wait this long before forwarding. */
   delayMs?: number;
+  /** Forward the whole request, let the registry act on it, then reset instead of answering. */
+  dropResponse?: boolean;
 }
 
 export interface ProxyRecord {
   method: string;
   path: string;
   status?: number;
-  fault?: 'status' | 'reset' | 'delay';
+  fault?: 'status' | 'reset' | 'delay' | 'drop';
 }
 
 export interface FaultProxy {
@@ -72,6 +74,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       { host: targetHost, port: targetPort, method: req.method, path: req.url, headers: req.headers },
       (up) => {
         rec.status = up.statusCode;
+        if (rule?.dropResponse) {
+          rec.fault = 'drop';
+          up.resume();
+          req.socket.destroy();
+          return;
+        }
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
