@@ -73,6 +73,7 @@ function bare(scope) {
   return { secs: secs(t0), paths: infos.length };
 }
 
+const hasTime = existsSync('/usr/bin/time');
 // 2b. the bundle, as the runner runs it; max RSS from GNU time
 function action(scope) {
   const ws = mkdtempSync(join(tmpdir(), 'bench-sbom-ws-'));
@@ -93,7 +94,10 @@ function action(scope) {
     INPUT_SCOPE: scope,
   };
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', node24, bundle], { env: e, cwd: ws, encoding: 'utf8', maxBuffer: 1 << 28 });
+  // GNU time (Debian package `time`) reports the bundle's max RSS; without it, RSS is n/a.
+  const r = hasTime
+    ? spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', node24, bundle], { env: e, cwd: ws, encoding: 'utf8', maxBuffer: 1 << 28 })
+    : spawnSync(node24, [bundle], { env: e, cwd: ws, encoding: 'utf8', maxBuffer: 1 << 28 });
   const took = secs(t0);
   if (r.status !== 0) throw new Error(`sbom bundle failed: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
   const rss = Number(/MAXRSS_KB=(\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024;
@@ -122,7 +126,7 @@ for (const scope of ['runtime', 'buildtime']) {
   const as = median(a.map((x) => x.secs));
   const rss = Math.max(...a.map((x) => x.rssMiB));
   console.log(
-    `${scope.padEnd(10)} ${String(a[0].components).padStart(6)} ${bs.toFixed(2).padStart(11)} ${as.toFixed(2).padStart(8)} ${(as / bs).toFixed(2).padStart(6)} ${`${rss.toFixed(0)} MiB`.padStart(9)} ${(last.sizes[0] / 2 ** 20).toFixed(2).padStart(8)} ${(last.sizes[1] / 2 ** 20).toFixed(2).padStart(9)}`,
+    `${scope.padEnd(10)} ${String(a[0].components).padStart(6)} ${bs.toFixed(2).padStart(11)} ${as.toFixed(2).padStart(8)} ${(as / bs).toFixed(2).padStart(6)} ${(hasTime ? `${rss.toFixed(0)} MiB` : 'n/a').padStart(9)} ${(last.sizes[0] / 2 ** 20).toFixed(2).padStart(8)} ${(last.sizes[1] / 2 ** 20).toFixed(2).padStart(9)}`,
   );
 }
 console.log('ratio = sbom bundle wall time / bare Nix queries (the bundle includes Node start-up, validation and writing).');
