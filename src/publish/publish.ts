@@ -62,16 +62,12 @@ async function commitTime(ctx: RunContext, log: Log): Promise<string | undefined
 
 export async function publish(req: PublishRequest): Promise<PublishOutcome> {
   const { ctx, log } = req;
+  // Every input is checked before anything is read or sent.
   const repository = checkRepository(req.repository || ctx.repository.toLowerCase());
   const values = tagValues(ctx);
   const { tags, skipped } = expandTags(req.tags, values);
   const labelsIn = parseKeyValues('labels', req.labels);
   const annotationsIn = parseKeyValues('annotations', req.annotations);
-  const needsDefaults = !labelsIn.none || !annotationsIn.none;
-  const defaults = needsDefaults ? defaultMetadata(ctx, values, await commitTime(ctx, log)) : {};
-  const labels = labelsIn.none ? {} : { ...defaults, ...labelsIn.values };
-  const annotations = annotationsIn.none ? {} : { ...defaults, ...annotationsIn.values };
-
   const reg = new Registry({
     host: req.registry,
     plainHttp: req.plainHttp,
@@ -81,22 +77,26 @@ export async function publish(req: PublishRequest): Promise<PublishOutcome> {
     log,
     ...req.client,
   });
-  for (const s of skipped) log.notice(`Tag '${s.template}' skipped: ${s.reason}`);
-  if (tags.length === 0) log.notice('No tags: the image is pushed by digest only');
-
-  if (req.index.length) {
-    if (req.image) throw new UserError("give either 'image' or 'index', not both", { hint: "'index' combines images published by earlier steps" });
-    const r = await pushIndex(reg, { repository, children: req.index, tags, annotations, log });
-    return { ...r, registry: reg.host, repository, imageRef: `${reg.host}/${repository}@${r.digest}`, kind: 'index', skippedTags: skipped, labels: {}, annotations };
-  }
-
-  const path = req.image || req.env.NIX_ACTIONS_IMAGE;
-  if (!path) {
+  const path = req.index.length ? undefined : req.image || req.env.NIX_ACTIONS_IMAGE;
+  if (req.index.length && req.image) throw new UserError("give either 'image' or 'index', not both", { hint: "'index' combines images published by earlier steps" });
+  if (!req.index.length && !path) {
     throw new UserError('no image to publish', {
       hint: "Run the build step first (it exports NIX_ACTIONS_IMAGE), or set the 'image' input",
     });
   }
-  const image = await log.group(`Reading ${path}`, () => openImage(path));
+  const image = path ? await log.group(`Reading ${path}`, () => openImage(path)) : undefined;
+
+  const needsDefaults = !labelsIn.none || !annotationsIn.none;
+  const defaults = needsDefaults ? defaultMetadata(ctx, values, await commitTime(ctx, log)) : {};
+  const labels = labelsIn.none ? {} : { ...defaults, ...labelsIn.values };
+  const annotations = annotationsIn.none ? {} : { ...defaults, ...annotationsIn.values };
+  for (const s of skipped) log.notice(`Tag '${s.template}' skipped: ${s.reason}`);
+  if (tags.length === 0) log.notice('No tags: pushed by digest only');
+
+  if (!image) {
+    const r = await pushIndex(reg, { repository, children: req.index, tags, annotations, log });
+    return { ...r, registry: reg.host, repository, imageRef: `${reg.host}/${repository}@${r.digest}`, kind: 'index', skippedTags: skipped, labels: {}, annotations };
+  }
   log.info(`${path}: ${image.format}, ${image.layers.length} layers`);
   const config = labelsIn.none ? image.config : addLabels(image.config, labels);
   const r = await log.group(`Pushing to ${reg.host}/${repository}`, () =>
