@@ -61,11 +61,11 @@ export function cyclonedxJson(model: SbomModel, options: { space?: number } = {}
     }
   }
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
-  const opts = { sortLists: true, space: options.space ?? 2 };
-  // The serial is a hash of the document without it, then set: deterministic and content-bound.
-  const serial = contentUuid(serializer.serialize(bom, opts));
+  // The serial is a hash of the (compact) document without it, then set: deterministic,
+  // content-bound, and the same whether the file is pretty-printed or compact.
+  const serial = contentUuid(serializer.serialize(bom, { sortLists: true, space: 0 }));
   bom.serialNumber = `urn:uuid:${serial}`;
-  return `${serializer.serialize(bom, opts)}\n`;
+  return `${serializer.serialize(bom, { sortLists: true, space: options.space ?? 2 })}\n`;
 }
 
 function entity(e: { name: string; url?: string }): Models.OrganizationalEntity {

@@ -78,6 +78,22 @@ export function parseFormats(list: string[]): Format[] {
   return out;
 }
 
+/**
+ * Renders and validates every format; throws (nothing written) when one fails.
+ * Over `maxBytes` pretty-printed, a document is rendered as compact JSON: the same
+ * document in fewer bytes, so it can still be attested.
+ */
+export function renderDocuments(model: SbomModel, formats: Format[], maxBytes = MAX_BYTES): { format: Format; text: string }[] {
+  return formats.map((format) => {
+    const render = (space: number) => (format === 'cyclonedx-json' ? cyclonedxJson(model, { space }) : spdxJson(model, { space }));
+    let text = render(2);
+    if (Buffer.byteLength(text) > maxBytes) text = render(0);
+    const doc = JSON.parse(text);
+    assertValid(format === 'cyclonedx-json' ? 'CycloneDX 1.6' : 'SPDX 2.3', format === 'cyclonedx-json' ? validateCycloneDx(doc) : validateSpdx(doc));
+    return { format, text };
+  });
+}
+
 /** Collects from Nix, builds the model, renders, validates, then writes. Nothing is written unless all formats validate. */
 export async function generateSbom(o: SbomOptions): Promise<SbomResult> {
   const formats = parseFormats(o.formats);
@@ -112,16 +128,7 @@ export async function generateSbom(o: SbomOptions): Promise<SbomResult> {
   );
   applyEndOfSupport([model.root, ...model.components], eos);
 
-  const rendered: { format: Format; text: string }[] = [];
-  for (const format of formats) {
-    const render = (space: number) => (format === 'cyclonedx-json' ? cyclonedxJson(model, { space }) : spdxJson(model, { space }));
-    let text = render(2);
-    // Over the attestation limit pretty-printed: compact JSON is the same document in fewer bytes.
-    if (Buffer.byteLength(text) > MAX_BYTES) text = render(0);
-    const doc = JSON.parse(text);
-    assertValid(format === 'cyclonedx-json' ? 'CycloneDX 1.6' : 'SPDX 2.3', format === 'cyclonedx-json' ? validateCycloneDx(doc) : validateSpdx(doc));
-    rendered.push({ format, text });
-  }
+  const rendered = renderDocuments(model, formats);
   mkdirSync(o.outputDir, { recursive: true });
   const files: SbomFile[] = [];
   for (const r of rendered) {

@@ -2,7 +2,7 @@ import { InputError, UserError } from '../../src/errors.js';
 import { readContext } from '../../src/github/context.js';
 import { normalizeDerivations, normalizePathInfo } from '../../src/nix/index.js';
 import { buildModel, contentUuid, lockedInputs, parseEndOfSupport, resolveTimestamp, validateSpdx, type DocumentInfo } from '../../src/sbom/index.js';
-import { parseFormats } from '../../src/sbom/index.js';
+import { parseFormats, renderDocuments } from '../../src/sbom/index.js';
 import { licenseRef, licensesFromMeta, spdxExpression } from '../../src/sbom/license.js';
 import { nixPurl, purl } from '../../src/sbom/purl.js';
 import { resolveParty, resolveTarget } from '../../src/sbom/defaults.js';
@@ -196,5 +196,18 @@ describe('the model from Nix JSON shapes (Nix 2.8 and newer)', () => {
     expect(validateSpdx(broken).map((p) => p.path)).toEqual(
       expect.arrayContaining(['/packages/0/checksums/0/checksumValue', '/packages/1/SPDXID', '/packages/0/licenseDeclared', '/creationInfo/created']),
     );
+  });
+
+  it('a document over the size limit is written as compact JSON, the same document', () => {
+    const [pretty] = renderDocuments(model, ['cyclonedx-json']);
+    const [compact] = renderDocuments(model, ['cyclonedx-json'], 100);
+    expect(pretty.text).toContain('\n  "');
+    expect(compact.text.trimEnd()).not.toContain('\n');
+    expect(JSON.parse(compact.text)).toEqual(JSON.parse(pretty.text));
+  });
+
+  it('a document that fails validation is refused with the first problem named', () => {
+    const bad = { ...model, root: { ...model.root, narHash: { hex: 'zz', sri: 'x' } } };
+    expect(() => renderDocuments(bad, ['spdx-json'])).toThrow(/^The SPDX 2\.3 document failed validation at \/packages\/0\/checksums\/0\/checksumValue: must be 64 lower-case hex digits/);
   });
 });
