@@ -7,4 +7,8 @@ export const inputs = {
   tags: { type: 'list', default: '' },
   username: { type: 'string', default: '${{ github.actor }}' },
   password: { type: 'string', default: '${{ github.token }}', secret: true },
+  'plain-http': { type: 'boolean', default: 'false' },
+  'sbom-dir': { type: 'string', default: 'sbom' },
+  supplier: { type: 'string', default: '' },
+  author: { type: 'string', default: '' },
 } as const satisfies InputSchema;
