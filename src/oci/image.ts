@@ -52,8 +52,13 @@ export interface SourceImage {
 interface Files {
   has(name: string): boolean;
   read(name: string, limit?: number): Promise<Buffer>;
-  /** Digest and size of an entry, hashed if not known from the container itself. */
-  digest(name: string): Promise<{ digest: string; size: number }>;
+  /**
+   * Digest and size of an entry. `claimed` is the digest the image's config names
+   * for it: a random-access container may take it as is (the registry checks it
+   * on upload, and a blob it already holds is by definition those bytes) rather
+   * than reading every layer once more before pushing.
+   */
+  digest(name: string, claimed?: string): Promise<{ digest: string; size: number }>;
   head(name: string): Promise<Buffer>;
 }
 
@@ -90,8 +95,8 @@ async function interpret(path: string, files: Files, kind: 'docker' | 'oci' | 'a
     const layers: Layer[] = [];
     for (const [i, name] of layerNames.entries()) {
       if (!files.has(name)) throw bad(path, `layer ${name} is missing`);
-      const { digest, size } = await files.digest(name);
       const mediaType = layerMediaType(await files.head(name));
+      const { digest, size } = await files.digest(name, mediaType === MEDIA.ociLayerTar ? diffIds[i] : undefined);
       // What was built must be what we push: a plain layer's digest is its diff_id.
       if (mediaType === MEDIA.ociLayerTar && digest !== diffIds[i]) {
         throw bad(path, `layer ${name} hashes to ${digest} but the config says ${diffIds[i]} (damaged archive)`);
@@ -242,7 +247,7 @@ export async function openImage(path: string): Promise<SourceImage> {
           await fh.close();
         }
       },
-      digest: (n) => digestStream(range(n, 0)),
+      digest: async (n, claimed) => (claimed && DIGEST_RE.test(claimed) ? { digest: claimed, size: get(n).size } : digestStream(range(n, 0))),
       head: async (n) => {
         const e = get(n);
         const chunks: Buffer[] = [];

@@ -229,6 +229,21 @@ describe('every image form build reports', () => {
     await expect(skopeo('inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/multi/app:broken`)).rejects.toThrow(/manifest unknown/);
   });
 
+  it('refuses a damaged docker-archive: the registry checks each layer against its diff_id, nothing is tagged', async () => {
+    const damaged = join(scratch, 'damaged.tar');
+    const bytes = readFileSync(built['docker-archive']);
+    const image = await openImage(built['docker-archive']);
+    // Flip one byte inside the data of the first layer (past its 512-byte tar header).
+    const { indexTar } = await import('../../src/oci/tar.js');
+    const entry = (await indexTar(built['docker-archive'])).find((e) => e.path === image.layers[0].entry)!;
+    bytes[entry.offset + 600] ^= 0xff;
+    writeFileSync(damaged, bytes);
+    const err = await publish(request(reg, { image: damaged, repository: 'damaged/app', tags: ['v1'] })).catch((e) => e);
+    expect(isUserError(err)).toBe(true);
+    expect(err.oneLine).toMatch(/rejected a blob whose bytes do not match its digest .*upload blob sha256:/);
+    await expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/damaged/app:v1`)).rejects.toThrow(/manifest unknown/);
+  });
+
   it('fails clearly on a missing image and on a bad template, before touching the registry', async () => {
     const missing = await publish(request(reg, { image: join(scratch, 'nope.tar'), repository: 'x/y' })).catch((e) => e);
     expect(isUserError(missing)).toBe(true);
