@@ -13,10 +13,11 @@ export function storeArgs(root: string): string[] {
 
 /**
  * Env for the installer's own Nix commands: a single-user install has no build users,
- * whatever a later nix.conf says.
+ * and the only thing built is the profile (the builtin buildenv, which makes symlinks),
+ * so no sandbox is needed: runners that restrict user namespaces cannot break it.
  */
 export function installEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const extra = 'build-users-group =';
+  const extra = 'build-users-group =\nsandbox = false';
   return { ...env, NIX_CONFIG: env.NIX_CONFIG ? `${env.NIX_CONFIG}\n${extra}` : extra };
 }
 

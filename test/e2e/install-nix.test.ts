@@ -7,6 +7,22 @@ import { startCacheService, type CacheService } from '../helpers/cache-service.j
 import { NIX_TEST_CONF, nixEnv, salt } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
 
+
+/** A temporary directory, removed after the tests (read-only store paths included). */
+const temps: string[] = [];
+function tmp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of temps) {
+    if (!existsSync(d)) continue;
+    execFileSync('chmod', ['-R', 'u+w', d]);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 /**
  * The install-nix bundle (main and post) under Node 24 with the runner's environment
  * contract, installing into a temporary root (NIX_ACTIONS_INSTALL_ROOT) from a
@@ -35,9 +51,9 @@ afterAll(async () => {
 });
 
 function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'install-nix-e2e-root-'));
+  const root = tmp('install-nix-e2e-root-');
   roots.push(root);
-  const workspace = mkdtempSync(join(tmpdir(), 'install-nix-e2e-ws-'));
+  const workspace = tmp('install-nix-e2e-ws-');
   writeFileSync(join(workspace, 'flake.lock'), `{"nodes":{"root":{}},"root":"root","version":7,"salt":"${salt()}"}`);
   return {
     root,
@@ -51,13 +67,20 @@ function setup() {
   };
 }
 
+/** runBundle, with the runner files folder removed after the tests. */
+async function bundle(...args: Parameters<typeof runBundle>): ReturnType<typeof runBundle> {
+  const r = await runBundle(...args);
+  temps.push(r.files.dir);
+  return r;
+}
+
 const mirror = () => ({ 'installer-url': `${server.url}/${release.fileName}`, 'installer-sha256': release.sha256 });
 
 it('main installs and exports; post collects garbage and saves /nix to the cache', async () => {
   nixEnv(); // fails clearly when nix-bin is missing
   const s = setup();
   const token = `ghs_${salt()}`;
-  const main = await runBundle('install-nix', {
+  const main = await bundle('install-nix', {
     inputs: { ...mirror(), cache: 'true', 'github-token': token, 'extra-conf': 'keep-outputs = true\n# ::error::a comment, not a workflow command' },
     env: { ...s.env, ...service.env },
     cwd: s.workspace,
@@ -96,7 +119,7 @@ it('main installs and exports; post collects garbage and saves /nix to the cache
   writeFileSync(junk, Buffer.alloc(64 * 1024, 1));
   const junkPath = execFileSync('nix-store', ['--store', s.root, '--add', junk], { env: nixEnv(), encoding: 'utf8' }).trim();
 
-  const post = await runBundle('install-nix', {
+  const post = await bundle('install-nix', {
     entry: 'post',
     files: main.files,
     inputs: { ...mirror(), cache: 'true', 'cache-max-size': '1K' },
@@ -114,24 +137,24 @@ it('main installs and exports; post collects garbage and saves /nix to the cache
 
 it('a second run on the installed root reports the version and does not download', async () => {
   const s = setup();
-  const first = await runBundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace });
+  const first = await bundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace });
   expect(first.code).toBe(0);
   const n = server.requests.length;
-  const second = await runBundle('install-nix', { inputs: { 'extra-conf': 'keep-going = true' }, env: s.env, cwd: s.workspace });
+  const second = await bundle('install-nix', { inputs: { 'extra-conf': 'keep-going = true' }, env: s.env, cwd: s.workspace });
   expect(second.code).toBe(0);
   expect(server.requests.length).toBe(n);
   expect(second.outputs['nix-version']).toBe(release.version);
   expect(second.stdout).toMatch(/already installed \(.*profiles\/default\/bin\/nix\); configuration applied/);
   expect(readFileSync(join(s.root, 'etc/nix/nix.conf'), 'utf8')).toContain('keep-going = true');
   // No cache: the post step has nothing to do.
-  const post = await runBundle('install-nix', { entry: 'post', files: second.files, inputs: {}, env: s.env, cwd: s.workspace });
+  const post = await bundle('install-nix', { entry: 'post', files: second.files, inputs: {}, env: s.env, cwd: s.workspace });
   expect(post.code).toBe(0);
   expect(post.summary).toBe(second.summary); // nothing added
 });
 
 it('a version missing from the pinned table fails with one error saying how to pin a hash', async () => {
   const s = setup();
-  const r = await runBundle('install-nix', { inputs: { 'nix-version': '9.9.9' }, env: s.env, cwd: s.workspace });
+  const r = await bundle('install-nix', { inputs: { 'nix-version': '9.9.9' }, env: s.env, cwd: s.workspace });
   expect(r.code).toBe(1);
   expect(r.annotations).toHaveLength(1);
   expect(r.annotations[0].level).toBe('error');
@@ -142,7 +165,7 @@ it('a version missing from the pinned table fails with one error saying how to p
 
 it('a tampered download fails with one error and installs nothing', async () => {
   const s = setup();
-  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'installer-sha256': 'f'.repeat(64) }, env: s.env, cwd: s.workspace });
+  const r = await bundle('install-nix', { inputs: { ...mirror(), 'installer-sha256': 'f'.repeat(64) }, env: s.env, cwd: s.workspace });
   expect(r.code).toBe(1);
   expect(r.annotations.map((a) => a.level)).toEqual(['error']);
   expect(r.annotations[0].message).toMatch(/^SHA-256 mismatch for .* expected f{64} \(input installer-sha256\), got [0-9a-f]{64}\. Nothing was unpacked/);
@@ -152,7 +175,7 @@ it('a tampered download fails with one error and installs nothing', async () => 
 
 it('cache: true without a cache service warns and still installs', async () => {
   const s = setup();
-  const r = await runBundle('install-nix', { inputs: { ...mirror(), cache: 'true' }, env: s.env, cwd: s.workspace });
+  const r = await bundle('install-nix', { inputs: { ...mirror(), cache: 'true' }, env: s.env, cwd: s.workspace });
   expect(r.code).toBe(0);
   expect(r.annotations).toHaveLength(1);
   expect(r.annotations[0]).toMatchObject({ level: 'warning' });
@@ -162,7 +185,7 @@ it('cache: true without a cache service warns and still installs', async () => {
 
 it('extra-conf that is not nix.conf fails with the line, before installing', async () => {
   const s = setup();
-  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'extra-conf': 'max-jobs = 2\n::error file=x::pwned' }, env: s.env, cwd: s.workspace });
+  const r = await bundle('install-nix', { inputs: { ...mirror(), 'extra-conf': 'max-jobs = 2\n::error file=x::pwned' }, env: s.env, cwd: s.workspace });
   expect(r.code).toBe(1);
   expect(r.annotations).toHaveLength(1);
   expect(r.annotations[0].message).toBe("Input 'extra-conf': line 2 is not a nix.conf setting ('::error file=x::pwned'): write 'name = value'");
@@ -171,7 +194,7 @@ it('extra-conf that is not nix.conf fails with the line, before installing', asy
 
 it('a bad cache-max-size fails before installing', async () => {
   const s = setup();
-  const r = await runBundle('install-nix', { inputs: { ...mirror(), 'cache-max-size': 'lots' }, env: s.env, cwd: s.workspace });
+  const r = await bundle('install-nix', { inputs: { ...mirror(), 'cache-max-size': 'lots' }, env: s.env, cwd: s.workspace });
   expect(r.code).toBe(1);
   expect(r.annotations[0].message).toBe("Input 'cache-max-size': expected a size such as 4G or 500M, got 'lots'");
   expect(existsSync(join(s.root, 'nix'))).toBe(false);

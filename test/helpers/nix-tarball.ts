@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
@@ -87,11 +87,13 @@ in { inherit nix cacert dep; }
     closure,
     reginfo,
     cleanup() {
+      const derivers = closure.map((p) => execFileSync('nix-store', ['--query', '--deriver', p], { env, encoding: 'utf8' }).trim()).filter((d) => d.startsWith('/nix/store/'));
       try {
-        execFileSync('nix-store', ['--delete', ...closure], { env, stdio: 'ignore' });
+        execFileSync('nix-store', ['--delete', ...closure, ...derivers], { env, stdio: 'ignore' });
       } catch {
         // still referenced by another test's store: left for that test to delete
       }
+      if (!options.dir) rmSync(work, { recursive: true, force: true });
     },
   };
 }

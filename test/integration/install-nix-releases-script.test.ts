@@ -1,12 +1,28 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/bundle.js';
 import { serveFiles, type FileServer } from '../helpers/nix-tarball.js';
+
+
+/** A temporary directory, removed after the tests (read-only store paths included). */
+const temps: string[] = [];
+function tmp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of temps) {
+    if (!existsSync(d)) continue;
+    execFileSync('chmod', ['-R', 'u+w', d]);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
 
 /**
  * scripts/update-nix-releases against a local copy of the releases.nixos.org layout
@@ -47,7 +63,7 @@ async function script(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'install-nix-releases-'));
+  dir = tmp('install-nix-releases-');
   publish('2.40.1', { 'x86_64-linux': hash('a'), 'aarch64-linux': hash('b') });
   publish('2.39.0', { 'x86_64-linux': hash('c'), 'aarch64-linux': hash('d'), 'aarch64-darwin': hash('e') });
   publish('2.38.2', { 'x86_64-linux': hash('f') });
@@ -71,7 +87,7 @@ afterAll(async () => {
 });
 
 it('writes the table from the .sha256 files of the newest releases, skipping missing systems', async () => {
-  const output = join(mkdtempSync(join(tmpdir(), 'table-')), 'releases-table.ts');
+  const output = join(tmp('table-'), 'releases-table.ts');
   const r = await script(['--latest', '2', '--output', output]);
   expect(r.code).toBe(0);
   const NIX_RELEASES = await loadTable(output);
@@ -88,7 +104,7 @@ it('writes the table from the .sha256 files of the newest releases, skipping mis
 });
 
 it('stops when a pinned hash changed upstream, or the install script disagrees', async () => {
-  const output = join(mkdtempSync(join(tmpdir(), 'table-')), 'releases-table.ts');
+  const output = join(tmp('table-'), 'releases-table.ts');
   expect((await script(['--latest', '0', '--versions', '2.38.2', '--output', output])).code).toBe(0);
   const before = readFileSync(output, 'utf8');
   publish('2.38.2', { 'x86_64-linux': hash('tampered') });

@@ -14,6 +14,22 @@ import { nixEnv, salt, SYSTEM } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
 import { startCacheService, type CacheService } from '../helpers/cache-service.js';
 
+
+/** A temporary directory, removed after the tests (read-only store paths included). */
+const temps: string[] = [];
+function tmp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of temps) {
+    if (!existsSync(d)) continue;
+    execFileSync('chmod', ['-R', 'u+w', d]);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 /**
  * The installer against a real tarball in the official layout, made from store paths
  * this test builds, served over loopback HTTP, installed into temporary roots (never
@@ -29,7 +45,7 @@ const roots: string[] = [];
 
 beforeAll(async () => {
   release = makeTestRelease();
-  served = mkdtempSync(join(tmpdir(), 'install-nix-served-'));
+  served = tmp('install-nix-served-');
   // The official layout of releases.nixos.org: nix-<v>/nix-<v>-<system>.tar.xz
   mkdirSync(join(served, `nix-${release.version}`));
   copyFileSync(release.file, join(served, `nix-${release.version}`, release.fileName));
@@ -48,7 +64,7 @@ afterAll(async () => {
 });
 
 function newRoot(): string {
-  const r = mkdtempSync(join(tmpdir(), 'install-nix-root-'));
+  const r = tmp('install-nix-root-');
   roots.push(r);
   return r;
 }
@@ -196,7 +212,7 @@ describe('install from the pinned table', () => {
 
 describe('refusing what cannot be verified', () => {
   it('a tampered tarball stops before anything is unpacked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'install-nix-tampered-'));
+    const dir = tmp('install-nix-tampered-');
     mkdirSync(join(dir, `nix-${release.version}`));
     const bytes = readFileSync(release.file);
     bytes[bytes.length - 100] ^= 0xff;
@@ -270,7 +286,7 @@ describe('other sources of the hash', () => {
   });
 
   it('trust-upstream-sha256 fetches the .sha256 file and says so loudly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'install-nix-upstream-'));
+    const dir = tmp('install-nix-upstream-');
     mkdirSync(join(dir, `nix-${release.version}`));
     copyFileSync(release.file, join(dir, `nix-${release.version}`, release.fileName));
     writeFileSync(join(dir, `nix-${release.version}`, `${release.fileName}.sha256`), `${release.sha256}\n`);
@@ -289,7 +305,7 @@ describe('other sources of the hash', () => {
   it('a tarball for another system is refused after verification, before installing', async () => {
     const other = system === 'x86_64-linux' ? 'aarch64-linux' : 'x86_64-linux';
     // The mirror serves this system's tarball under the other system's name.
-    const dir = mkdtempSync(join(tmpdir(), 'install-nix-mixup-'));
+    const dir = tmp('install-nix-mixup-');
     const name = `nix-${release.version}-${other}.tar.xz`;
     copyFileSync(release.file, join(dir, name));
     const mirror = await serveFiles(dir);
@@ -322,11 +338,11 @@ describe('store cache: restore, GC down to cache-max-size, save (local cache ser
 
   beforeAll(async () => {
     service = await startCacheService();
-    for (const [k, v] of Object.entries({ ...service.env, RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'install-nix-rt-')) })) {
+    for (const [k, v] of Object.entries({ ...service.env, RUNNER_TEMP: tmp('install-nix-rt-') })) {
       saved[k] = process.env[k];
       process.env[k] = v;
     }
-    workspace = mkdtempSync(join(tmpdir(), 'install-nix-ws-'));
+    workspace = tmp('install-nix-ws-');
     writeFileSync(join(workspace, 'flake.lock'), '{"nodes":{},"version":7}');
     mkdirSync(join(workspace, 'sub'));
     writeFileSync(join(workspace, 'sub', 'flake.lock'), `{"salt":"${salt()}"}`);
@@ -353,7 +369,7 @@ describe('store cache: restore, GC down to cache-max-size, save (local cache ser
     expect(service.requests[0].body).toMatchObject({ key: first.cache!.key, restore_keys: first.cache!.restoreKeys });
 
     // Garbage: a path nothing refers to, 256 KiB.
-    const junk = join(mkdtempSync(join(tmpdir(), 'install-nix-junk-')), `junk-${salt()}`);
+    const junk = join(tmp('install-nix-junk-'), `junk-${salt()}`);
     writeFileSync(junk, Buffer.alloc(256 * 1024, 7));
     const junkPath = execFileSync('nix-store', ['--store', root, '--add', junk], { env: nixEnv(), encoding: 'utf8' }).trim();
     expect(existsSync(join(root, junkPath))).toBe(true);
