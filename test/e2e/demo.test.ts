@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/bundle.js';
-import { NIX_TEST_CONF } from '../helpers/nix.js';
+import { NIX_TEST_CONF, salt, writeFlake } from '../helpers/nix.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -38,6 +38,7 @@ const STEPS = ['build', 'sbom', 'archive', 'flake-diff', 'sbom-diff', 'publish']
 describe('npm run demo', () => {
   const works: string[] = [];
   let registry: TestRegistry;
+  let firstDigest: string | undefined;
   const newWork = () => {
     const w = mkdtempSync(join(tmpdir(), 'nix-actions-demo-test-'));
     works.push(w);
@@ -77,6 +78,7 @@ describe('npm run demo', () => {
 
     // The OCI layout holds the image build made: same layers as the docker-archive.
     const publish = r.json!.results.find((s) => s.action === 'publish')!;
+    firstDigest = publish.outputs!.digest;
     const layout = publish.outputs!['oci-layout'];
     const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${layout}:latest`], { encoding: 'utf8' }));
     const build = r.json!.results.find((s) => s.action === 'build')!;
@@ -104,7 +106,21 @@ describe('npm run demo', () => {
       encoding: 'utf8',
     }).trim();
     expect(digest).toBe(publish.outputs!.digest);
+    // Fixed commit dates and a reproducible image: every run publishes the same digest.
+    expect(publish.outputs!.digest).toBe(firstDigest);
   }, 600000);
+
+  it('a build that fails fails the demo: later steps say SKIPPED and why, nothing pretends to pass', async () => {
+    const flake = writeFlake(`{ packages.\${system}.devcontainer = mk "broken-image-${salt()}" "echo DEMO-BROKEN-BUILD >&2; exit 4"; }`);
+    const work = newWork();
+    const r = await demo(['--flake', flake], work);
+    expect(r.code).toBe(1);
+    const status = Object.fromEntries(r.json!.results.map((s) => [s.action, s.status]));
+    expect(status).toEqual({ build: 'failed', sbom: 'skipped', archive: 'skipped', 'flake-diff': 'failed', 'sbom-diff': 'skipped', publish: 'skipped' });
+    expect(r.stdout).toMatch(/✖ nix build \.#devcontainer failed: .*DEMO-BROKEN-BUILD/);
+    expect(r.stdout).toMatch(/⤼ SKIPPED: the build failed: there is no image to publish/);
+    expect(r.stdout).toMatch(/0 passed, 2 failed, 4 skipped/);
+  }, 300000);
 
   it.each([
     [['--registry', 'not a registry'], /--registry 'not a registry' is not HOST\[:PORT\]\/REPOSITORY/],
