@@ -8,8 +8,10 @@ import { indexTar } from '../../src/oci/tar.js';
 async function pack(entries: { name: string; data: Buffer; type?: 'file' | 'directory' }[]): Promise<Buffer> {
   const p = tar.pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const e of entries) {
     if (e.type === 'directory') p.entry({ name: e.name, type: 'directory' });
     else p.entry({ name: e.name, size: e.data.length }, e.data);
