@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DefaultArtifactClient } from '@actions/artifact';
+import { uploadArtifact } from '../../src/runner/services.js';
 
 /** The edge to the Actions artifact service: upload the archive directory as one artifact. */
 export async function uploadDirectory(dir: string): Promise<{ id?: number; size?: number; name: string }> {
@@ -14,6 +14,6 @@ export async function uploadDirectory(dir: string): Promise<{ id?: number; size?
   };
   walk(dir);
   const name = basename(dir);
-  const r = await new DefaultArtifactClient().uploadArtifact(name, files.sort(), dir);
+  const r = await uploadArtifact({ name, files: files.sort(), rootDirectory: dir });
   return { ...r, name };
 }

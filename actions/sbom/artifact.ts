@@ -1,10 +1,10 @@
-import { DefaultArtifactClient } from '@actions/artifact';
 import { UserError } from '../../src/errors.js';
+import { uploadArtifact } from '../../src/runner/services.js';
 
 /** The edge to the Actions artifact service: upload the written SBOM files, nothing else. */
 export async function uploadFiles(name: string, files: string[], rootDirectory: string): Promise<{ id?: number; size?: number }> {
   try {
-    return await new DefaultArtifactClient().uploadArtifact(name, files, rootDirectory);
+    return await uploadArtifact({ name, files, rootDirectory });
   } catch (e) {
     const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new UserError(`Uploading the SBOM as artifact '${name}' failed: ${why}`, {

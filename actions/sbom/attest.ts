@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { attest } from '@actions/attest';
 import { UserError } from '../../src/errors.js';
+import { callService } from '../../src/runner/services.js';
 
 /**
- * The edge to GitHub's attestation API (Sigstore signing + attestation store).
+ * The edge to GitHub's attestation API (Sigstore signing + attestation store), in its own
+ * bundle (src/runner/services.ts).
  * Predicate types are the ones actions/attest-sbom uses. Not testable without
  * GitHub (it needs an OIDC token); everything before it is tested.
  */
@@ -16,15 +16,14 @@ export async function attestSbom(options: {
   subjectDigest: string;
   token: string;
 }): Promise<{ attestationID?: string; tlogID?: string }> {
-  const [algo, hex] = options.subjectDigest.split(':');
   try {
-    const result = await attest({
-      subjects: [{ name: options.subjectName, digest: { [algo]: hex } }],
+    return await callService('attest', {
+      file: options.file,
       predicateType: PREDICATE_TYPES[options.format],
-      predicate: JSON.parse(readFileSync(options.file, 'utf8')),
+      subjectName: options.subjectName,
+      subjectDigest: options.subjectDigest,
       token: options.token,
     });
-    return { attestationID: result.attestationID, tlogID: result.tlogID };
   } catch (e) {
     const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new UserError(`Attesting ${options.file} failed: ${why}`, {
