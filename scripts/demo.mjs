@@ -254,7 +254,20 @@ export async function runStep(job, action, inputs = {}, { onLine = () => {}, env
 /** Shows an action's log the way a person wants it in a terminal. */
 function lineWriter(verbose) {
   let depth = 0;
+  // Between ::stop-commands::TOKEN and ::TOKEN:: nothing is a workflow command (the
+  // actions quote Nix's log that way): those lines are plain log text.
+  let stopped;
   return (line) => {
+    if (stopped) {
+      if (line === `::${stopped}::`) stopped = undefined;
+      else if (verbose) out(indent(C.dim(line), depth ? 6 : 4));
+      return;
+    }
+    const stop = /^::stop-commands::(.+)$/.exec(line);
+    if (stop) {
+      stopped = stop[1];
+      return;
+    }
     const cmd = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
     const text = (s) => s.replace(/%0A/g, '\n').replace(/%0D/g, '').replace(/%25/g, '%');
     if (cmd) {

@@ -88,7 +88,7 @@
 
           # The image: image.sh walks the closure Nix exports (exportReferencesGraph)
           # and writes one layer per store path, like dockerTools.buildLayeredImage.
-          devcontainer = derivation {
+          devcontainer = (derivation {
             inherit system;
             name = "devcontainer-image.tar.gz";
             builder = "/bin/sh";
@@ -97,6 +97,8 @@
             exportReferencesGraph = [ "closure" env ];
             inherit env arch;
             imageName = "devcontainer";
+          }) // {
+            meta = { description = "Example devcontainer image"; license = "Apache-2.0"; };
           };
         in
         {
