@@ -453,6 +453,7 @@ async function main() {
   const { repo, base, head, changed } = makeRepo(opts.flake, work);
   out(C.dim(`a git repository of the flake with two commits: ${base.slice(0, 7)} (previous) and ${head.slice(0, 7)} (this release)`));
   if (!changed) out(C.dim('(the flake has no devtools 0.4.0 to downgrade, so both commits are the same flake)'));
+  out(C.dim('each step is an action bundle from dist/, run as the GitHub runner runs it; below each one, its job summary and step outputs'));
 
   const plan = [
     ['build', 'build the image with nix build, list every package version'],
