@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -38,11 +38,16 @@ export async function placeStorePaths(rel: UnpackedRelease, lay: Layout): Promis
       present.push(entry);
       continue;
     }
+    const src = join(from, entry);
+    // Moving a directory to another parent rewrites its `..`, which needs write
+    // permission on it; store paths arrive read-only (they are made so again below).
+    const st = lstatSync(src);
+    if (st.isDirectory()) chmodSync(src, st.mode | 0o200);
     try {
-      renameSync(join(from, entry), dest);
+      renameSync(src, dest);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-      cpSync(join(from, entry), dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      cpSync(src, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
     }
     added.push(dest);
   }

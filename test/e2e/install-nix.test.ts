@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBundle } from '../helpers/bundle.js';
+import { runBundle, runnerFiles } from '../helpers/bundle.js';
 import { startCacheService, type CacheService } from '../helpers/cache-service.js';
 import { NIX_TEST_CONF, nixEnv, salt } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
@@ -198,4 +198,57 @@ it('a bad cache-max-size fails before installing', async () => {
   expect(r.code).toBe(1);
   expect(r.annotations[0].message).toBe("Input 'cache-max-size': expected a size such as 4G or 500M, got 'lots'");
   expect(existsSync(join(s.root, 'nix'))).toBe(false);
+});
+
+describe('as an unprivileged runner user, as on GitHub-hosted runners', () => {
+  // As root (this machine), the bundle runs as uid 65534; as a non-root CI user, as that user.
+  const isRoot = process.getuid?.() === 0;
+  const USER = isRoot ? 65534 : process.getuid!();
+  const as = isRoot ? { uid: USER, gid: USER } : {};
+  function unprivileged(rootWritable: boolean) {
+    const s = setup();
+    mkdirSync(join(s.root, 'home'));
+    const files = runnerFiles();
+    temps.push(files.dir);
+    if (isRoot) for (const d of [files.dir, s.workspace, join(s.root, 'home')]) execFileSync('chown', ['-R', `${USER}:${USER}`, d]);
+    if (isRoot) chownSync(s.root, rootWritable ? USER : 0, rootWritable ? USER : 0);
+    chmodSync(s.root, rootWritable ? 0o755 : 0o555);
+    return { s, files };
+  }
+
+  it('installs into a root it owns (store, database and nix.conf belong to the user), then caches it', async () => {
+    const { s, files } = unprivileged(true);
+    const inputs = { ...mirror(), 'github-token': 'tok', cache: 'true' };
+    const env = { ...s.env, ...service.env };
+    const r = await bundle('install-nix', { inputs, env, cwd: s.workspace, files, ...as });
+    expect(r.annotations).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.outputs['nix-version']).toBe(release.version);
+    for (const p of [join(s.root, 'nix'), join(s.root, release.nixPath), join(s.root, 'nix/var/nix/db/db.sqlite'), join(s.root, 'etc/nix/nix.conf')]) {
+      expect({ p, uid: statSync(p).uid }).toEqual({ p, uid: USER });
+    }
+    expect(readFileSync(join(s.root, 'etc/nix/nix.conf'), 'utf8')).toMatch(/^trusted-users = root \S+$/m);
+    const post = await bundle('install-nix', { entry: 'post', inputs, env, cwd: s.workspace, files, ...as });
+    expect(post.code).toBe(0);
+    expect(post.summary).toContain('| Saved | yes |');
+    expect(service.entries.filter((e) => e.key === r.state['cache-key'] && e.finalized)).toHaveLength(1);
+  });
+
+  it('a root it cannot write: sudo -n makes <root>/nix its own, or the step says what to do', async () => {
+    const { s, files } = unprivileged(false);
+    const sudo = spawnSync('sudo', ['-n', 'true'], { ...as });
+    const r = await bundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace, files, ...as });
+    expect(r.stdout).toMatch(/Verified SHA-256/);
+    if (sudo.status === 0) {
+      // A runner with passwordless sudo (GitHub's): /nix is created for the user.
+      expect(r.code).toBe(0);
+      expect(statSync(join(s.root, 'nix')).uid).toBe(USER);
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.annotations).toHaveLength(1);
+      expect(r.annotations[0].message).toMatch(new RegExp(`^${s.root}/nix is not writable and (sudo is not available|'sudo -n' failed: .*)\\. Create ${s.root}/nix owned by this user before the step`));
+      expect(existsSync(join(s.root, 'nix'))).toBe(false);
+    }
+    chmodSync(s.root, 0o755);
+  });
 });

@@ -99,6 +99,9 @@ export async function runBundle(
     cwd?: string;
     files?: RunnerFiles;
     timeoutMs?: number;
+    /** Run as this user and group (as root only), e.g. to test an unprivileged runner user. */
+    uid?: number;
+    gid?: number;
   } = {},
 ): Promise<BundleRun> {
   const bundle = join(ROOT, 'dist', action, `${options.entry ?? 'index'}.js`);
@@ -136,7 +139,7 @@ export async function runBundle(
     for (const [k, v] of Object.entries(parseFileCommands(readFileSync(files.state, 'utf8')))) env[`STATE_${k}`] = v;
   }
   for (const [k, v] of Object.entries(options.inputs ?? {})) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
-  const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? files.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? files.dir, env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c.toString()));
