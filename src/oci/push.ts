@@ -169,8 +169,10 @@ export async function pushImage(reg: Registry, image: SourceImage, o: PushOption
     if (lost.length) throw new UserError(`the second read of ${image.path} did not contain layer ${lost[0].desc.digest}`, { hint: 'The image stream is not deterministic; rebuild it' });
   }
 
-  // Nothing is tagged until the registry confirms it holds every blob.
-  await pool(all, 8, async (b) => {
+  // Nothing is tagged until the registry confirms it holds every blob it was sent
+  // (the ones it reported having were confirmed by the HEAD that skipped them).
+  const sent = all.filter((b) => reports.get(b.desc.digest)?.status !== 'skipped');
+  await pool(sent, 8, async (b) => {
     if (!(await reg.hasBlob(repo, b.desc.digest))) {
       throw new UserError(`${reg.host} does not hold ${b.role} ${b.desc.digest} after the upload; nothing was tagged`, { hint: 'Re-run the job' });
     }

@@ -74,6 +74,11 @@ class Retryable extends Error {
   }
 }
 
+/** The registry no longer knows an upload session (it cancels one whose PATCH broke off). */
+class SessionLost extends Retryable {}
+
+const sessionGone = (res: HttpResponse) => res.status === 404 || (res.status === 400 && /BLOB_UPLOAD_(INVALID|UNKNOWN)/.test(registryMessage(res)));
+
 /** An upload session the registry dropped while reading a one-shot stream: the caller may replay the stream. */
 export class UploadLost extends UserError {
   constructor(host: string, digest: string) {
@@ -341,6 +346,7 @@ export class Registry {
     const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
     if (body) headers['Content-Length'] = String(blob.size);
     const res = await this.request('PUT', url, { scopes: this.scopes(repo), what, headers, body, once: body !== undefined });
+    if (sessionGone(res) && !/DIGEST_INVALID/.test(registryMessage(res))) throw new SessionLost(`${what}: the registry lost the upload session`);
     if (res.status !== 201) throw this.unexpected(res, what);
     const got = res.headers['docker-content-digest'];
     if (got && got !== blob.digest) throw new UserError(`${this.host} stored ${blob.digest} under ${got}`);
@@ -359,6 +365,7 @@ export class Registry {
         'Content-Range': `${start}-${start + length - 1}`,
       },
     });
+    if (sessionGone(res)) throw new SessionLost(`${what}: the registry lost the upload session`);
     if (res.status !== 202) throw this.unexpected(res, what);
     return res.headers.location ? this.url(res.headers.location) : loc;
   }
@@ -463,7 +470,13 @@ export class Registry {
     if (offset !== blob.size) throw new UserError(`blob ${blob.digest} was ${offset} bytes on the second read, ${blob.size} on the first`, {
       hint: 'The image stream is not deterministic; rebuild it',
     });
-    await this.finishUpload(repo, loc, blob);
+    try {
+      await this.finishUpload(repo, loc, blob);
+    } catch (e) {
+      // The final PUT carries no bytes; if it is lost, only a new pass over the stream can help.
+      if (e instanceof Retryable) throw new UploadLost(this.host, blob.digest);
+      throw e;
+    }
   }
 
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {

@@ -79,7 +79,9 @@ it.each([
   expect(proxy.records.filter((x) => x.fault === ('dropResponse' in fault ? 'drop' : 'reset'))).toHaveLength(2);
   // distribution cancels a session whose PATCH broke off (its status GET says BLOB_UPLOAD_INVALID):
   // the only way on is a fresh session, re-read from the file.
-  expect(log.lines.filter((l) => /dropped the upload of sha256:.*; starting it again/.test(l.message))).toHaveLength(2);
+  // (If the status check races the registry's clean-up, a resume attempt is refused first: still a restart.)
+  expect(log.lines.filter((l) => /dropped the upload of sha256:.*; starting it again/.test(l.message)).length).toBeGreaterThanOrEqual(2);
+  expect(proxy.records.filter((x) => x.method === 'POST' && /\/blobs\/uploads\/$/.test(x.path)).length).toBeGreaterThanOrEqual(7);
   await checkedBySkopeo(r, 'v1', o.digest);
 });
 
