@@ -135,6 +135,26 @@ it('main installs and exports; post collects garbage and saves /nix to the cache
   expect(post.summary).toContain('| Saved | yes |');
 });
 
+it('cache-save: now in a later step (e.g. if: failure()) saves the store right away', async () => {
+  const s = setup();
+  const env = { ...s.env, ...service.env };
+  const first = await bundle('install-nix', { inputs: { ...mirror(), cache: 'true' }, env, cwd: s.workspace });
+  expect(first.code).toBe(0);
+  const key = first.state['cache-key'];
+  expect(service.entries.some((e) => e.key === key)).toBe(false);
+  const n = server.requests.length;
+  const later = await bundle('install-nix', { inputs: { ...mirror(), cache: 'true', 'cache-save': 'now' }, env, cwd: s.workspace });
+  expect(later.code).toBe(0);
+  expect(server.requests.length).toBe(n); // a rerun: nothing downloaded
+  expect(later.stdout).toMatch(/already installed/);
+  expect(later.summary).toContain('| Saved | yes |');
+  expect(service.entries.filter((e) => e.key === key && e.finalized)).toHaveLength(1);
+  // Its own post step (cache-save: now) does not save again.
+  const post = await bundle('install-nix', { entry: 'post', files: later.files, inputs: { cache: 'true', 'cache-save': 'now' }, env, cwd: s.workspace });
+  expect(post.code).toBe(0);
+  expect(post.summary).toBe(later.summary);
+});
+
 it('a second run on the installed root reports the version and does not download', async () => {
   const s = setup();
   const first = await bundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace });
