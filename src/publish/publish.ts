@@ -123,7 +123,7 @@ function code(s: string): string {
 
 export function summaryMarkdown(o: PublishOutcome): string {
   const rows: [string, string][] = [];
-  rows.push([o.kind === 'index' ? 'Index' : 'Image', o.kind === 'index' ? `${o.children?.length ?? 0} platforms` : `${code(o.image ?? '')} (${o.format})`]);
+  rows.push([o.kind === 'index' ? 'Index' : 'Image', o.kind === 'index' ? `${o.children?.length ?? 0} platform${o.children?.length === 1 ? '' : 's'}` : `${code(o.image ?? '')} (${o.format})`]);
   rows.push(['Reference', code(o.imageRef)]);
   rows.push(['Tags', o.tags.length ? o.tags.map(code).join(', ') : 'none (pushed by digest)']);
   if (o.kind === 'image') {

@@ -92,3 +92,25 @@ it.each([
   expect(r.stdout).not.toMatch(/^::error::injected/m);
   expect(r.outputs).toEqual({});
 });
+
+it('publishes an index over per-arch digests, and refuses two images of one platform', async () => {
+  const base = { registry: open.host, 'plain-http': 'true', repository: 'multi/e2e' };
+  const arch = await runBundle('publish', { inputs: { ...base, image, labels: 'none', annotations: 'none' } });
+  expect(arch.code).toBe(0);
+  expect(arch.outputs.tags).toBe('');
+  const other = await runBundle('publish', { inputs: { ...base, image, labels: 'org.example.variant=two' } });
+  expect(other.code).toBe(0);
+  expect(other.outputs.digest).not.toBe(arch.outputs.digest);
+
+  const dup = await runBundle('publish', { inputs: { ...base, index: `${arch.outputs.digest}\n${other.outputs['image-ref']}`, tags: 'v1' } });
+  expect(dup.code).toBe(1);
+  expect(dup.annotations.filter((a) => a.level === 'error')[0].message).toMatch(/index children .* are both linux\/(amd64|arm64)\. List one image per platform/);
+
+  const one = await runBundle('publish', { inputs: { ...base, index: arch.outputs['image-ref'], tags: 'v1' } });
+  expect(one.code).toBe(0);
+  const raw = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${open.host}/multi/e2e:v1`));
+  expect(raw.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+  expect(raw.manifests.map((m: { digest: string }) => m.digest)).toEqual([arch.outputs.digest]);
+  expect(one.outputs.digest).not.toBe(arch.outputs.digest);
+  expect(one.summary).toContain('| Index | 1 platform |');
+});
