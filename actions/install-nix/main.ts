@@ -36,7 +36,8 @@ void run(inputs, async (i, rt) => {
   for (const [k, v] of Object.entries(result.exports.vars)) rt.exportVariable(k, v);
   rt.setOutput('nix-version', result.version);
   rt.setOutput('cache-hit', result.cache?.hit ?? false);
-  rt.log.info(`Nix ${result.version} ${result.action === 'installed' ? 'installed' : `already installed (${result.existing!.where}); configuration applied`}`);
+  const what = { installed: 'installed', restored: 'restored from the cache; configuration applied', existing: `already installed (${result.existing?.where}); configuration applied` };
+  rt.log.info(`Nix ${result.version} ${what[result.action]}`);
   rt.log.info(`nix.conf (${result.conf.file}):\n${result.conf.shown.replace(/^/gm, '  | ')}`);
   await rt.summary(installSummary(result));
 

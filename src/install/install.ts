@@ -58,8 +58,8 @@ export interface CacheInfo {
 export interface InstallResult {
   version: string;
   system: NixSystem;
-  /** What the step did: installed from a tarball, or found Nix already there. */
-  action: 'installed' | 'existing';
+  /** What the step did: installed from a tarball, restored /nix from the cache, or found Nix already there. */
+  action: 'installed' | 'restored' | 'existing';
   existing?: ExistingNix;
   source?: TarballSource;
   download?: { size: number; sha256: string };
@@ -90,6 +90,7 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
   checkConfInputs({ ...confBase, singleUser: true }); // bad input fails before any download
 
   let existing = await detectExisting(lay, o.env);
+  let restored = false;
   if (existing && version && existing.version !== version) {
     throw new UserError(`Nix ${existing.version} is already installed (${existing.where}), but nix-version asks for ${version}`, {
       hint: 'Remove nix-version to use the installed Nix, or run on a runner without Nix',
@@ -131,7 +132,10 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
       cache.matchedKey = await o.cache!.restore(cache.paths, cache.key, cache.restoreKeys);
       cache.hit = cache.matchedKey === cache.key;
       lap('cache-restore', t);
-      if (cache.matchedKey) existing = await detectExisting(lay, o.env);
+      if (cache.matchedKey) {
+        existing = await detectExisting(lay, o.env);
+        restored = Boolean(existing);
+      }
     }
   }
 
@@ -178,7 +182,7 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
     nixBinDir = existing.ours ? dirname(existing.bin) : await whichDir('nix', o.env);
     if (cacheWanted && !cache) cache = makeCacheInfo(lay, system, existing.version, o.cache!.workspace);
   }
-  const action = download ? 'installed' : 'existing';
+  const action = download ? 'installed' : restored ? 'restored' : 'existing';
 
   const singleUser = action === 'installed' || existing.ours;
   const block = renderConf({ ...confBase, singleUser });
@@ -192,7 +196,7 @@ export async function installNix(o: InstallOptions): Promise<InstallResult> {
     version: existing.version,
     system,
     action,
-    existing: action === 'existing' ? existing : undefined,
+    existing: action === 'installed' ? undefined : existing,
     source,
     download,
     storePaths,

@@ -5,12 +5,18 @@ import type { SaveResult } from './post.js';
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
 const code = (s: string) => '`' + cell(s).replace(/`/g, "'") + '`';
 
+const WHAT: Record<InstallResult['action'], (r: InstallResult) => string> = {
+  installed: () => 'installed from the verified tarball',
+  restored: (r) => `restored /nix from the cache (${code(r.cache!.matchedKey!)}): configuration applied, not reinstalled`,
+  existing: (r) => `already installed (${cell(r.existing!.where)}): configuration applied, not reinstalled`,
+};
+
 /** The job-summary table of the main step. */
 export function installSummary(r: InstallResult): string {
   const rows: [string, string][] = [
     ['Nix version', code(r.version)],
     ['System', code(r.system)],
-    ['What happened', r.action === 'installed' ? 'installed from the verified tarball' : `already installed (${cell(r.existing!.where)}): configuration applied, not reinstalled`],
+    ['What happened', WHAT[r.action](r)],
   ];
   if (r.source && r.download) {
     rows.push(['Tarball', code(r.source.url)]);

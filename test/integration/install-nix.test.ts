@@ -6,6 +6,7 @@ import { UserError } from '../../src/errors.js';
 import { recordingLog } from '../../src/log.js';
 import { installNix, type InstallOptions } from '../../src/install/install.js';
 import { saveStore } from '../../src/install/post.js';
+import { installSummary } from '../../src/install/summary.js';
 import { storeSize } from '../../src/install/cache.js';
 import { resolveInRoot } from '../../src/install/root.js';
 import type { ReleaseTable } from '../../src/install/releases.js';
@@ -404,7 +405,9 @@ describe('store cache: restore, GC down to cache-max-size, save (local cache ser
     rmSync(join(root, 'nix'), { recursive: true });
     const second = await installNix(options(root, { cache: actionsCacheRestore(workspace) }));
     expect(server.requests.length).toBe(n);
-    expect(second.action).toBe('existing');
+    expect(second.action).toBe('restored');
+    expect(installSummary(second)).toContain(`| What happened | restored /nix from the cache (\`${first.cache!.key}\`): configuration applied, not reinstalled |`);
+    expect(installSummary(second)).toContain(`| Cache restored | \`${first.cache!.key}\` (exact) |`);
     expect(second.cache).toMatchObject({ hit: true, matchedKey: first.cache!.key });
     expect(nixIn(root, ['path-info', release.nixPath]).trim()).toBe(release.nixPath);
     expect(existsSync(join(root, junkPath))).toBe(false);
