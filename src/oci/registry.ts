@@ -303,7 +303,8 @@ export class Registry {
 
   async hasBlob(repo: string, digest: string): Promise<boolean> {
     const res = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`, { scopes: this.scopes(repo), what: `check blob ${digest}` });
-    if (res.status === 200) return true;
+    // Some registries answer a blob HEAD with a redirect to their storage: the blob is there.
+    if (res.status === 200 || res.status === 307 || res.status === 302) return true;
     if (res.status === 404) return false;
     throw this.unexpected(res, `check blob ${digest}`);
   }
