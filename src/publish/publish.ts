@@ -62,6 +62,7 @@ async function commitTime(ctx: RunContext, log: Log): Promise<string | undefined
 
 export async function publish(req: PublishRequest): Promise<PublishOutcome> {
   const { ctx, log } = req;
+  const started = Date.now();
   // Every input is checked before anything is read or sent.
   const repository = checkRepository(req.repository || ctx.repository.toLowerCase());
   const values = tagValues(ctx);
@@ -95,7 +96,17 @@ export async function publish(req: PublishRequest): Promise<PublishOutcome> {
 
   if (!image) {
     const r = await pushIndex(reg, { repository, children: req.index, tags, annotations, log });
-    return { ...r, registry: reg.host, repository, imageRef: `${reg.host}/${repository}@${r.digest}`, kind: 'index', skippedTags: skipped, labels: {}, annotations };
+    return {
+      ...r,
+      seconds: (Date.now() - started) / 1000,
+      registry: reg.host,
+      repository,
+      imageRef: `${reg.host}/${repository}@${r.digest}`,
+      kind: 'index',
+      skippedTags: skipped,
+      labels: {},
+      annotations,
+    };
   }
   log.info(`${path}: ${image.format}, ${image.layers.length} layers`);
   const config = labelsIn.none ? image.config : addLabels(image.config, labels);
@@ -104,6 +115,8 @@ export async function publish(req: PublishRequest): Promise<PublishOutcome> {
   );
   return {
     ...r,
+    // Reading the image (a stream script's first pass) is part of the time a user waits.
+    seconds: (Date.now() - started) / 1000,
     registry: reg.host,
     repository,
     imageRef: `${reg.host}/${repository}@${r.digest}`,
