@@ -141,4 +141,6 @@ row('install-nix step (download, verify, install)', median(install));
 row('install-nix rerun on the installed root', median(rerun));
 
 clean(work);
-spawnSync('nix-store', ['--delete', ...closure], { stdio: 'ignore' });
+// Only this run's paths (salted), with the derivations that built them.
+const derivers = closure.map((p) => execFileSync('nix-store', ['--query', '--deriver', p], { encoding: 'utf8' }).trim()).filter((d) => d.startsWith('/nix/store/'));
+spawnSync('nix-store', ['--delete', ...closure, ...derivers], { stdio: 'ignore' });
