@@ -108,6 +108,8 @@ describe('the release pipeline, end to end, through the dist bundles', () => {
   let registry: TestRegistry;
   const exported: Record<string, string> = {};
   const steps: Record<string, BundleRun> = {};
+  /** Every run, for the cleanup: their runner dirs hold GC roots. */
+  const runs: BundleRun[] = [];
   const pulled = mkdtempSync(join(tmpdir(), 'nix-actions-pulled-'));
 
   /** One step of the job: the runner passes on what earlier steps exported. */
@@ -132,7 +134,30 @@ describe('the release pipeline, end to end, through the dist bundles', () => {
 
   afterAll(async () => {
     await registry?.stop();
+    // Only this test's salted store paths go: first the runner dirs holding GC roots
+    // (build's out-link), then the images and their contents. Paths something else
+    // still uses are kept by Nix, which is fine.
+    const ours = new Set<string>();
+    for (const r of [...Object.values(steps), ...runs]) {
+      for (const k of ['out-path', 'image']) if (r.outputs[k]?.startsWith('/nix/store/')) ours.add(r.outputs[k]);
+      rmSync(r.files.dir, { recursive: true, force: true });
+    }
+    if (existsSync(join(pulled, 'manifest.json'))) for (const p of layerStorePaths(pulled)) ours.add(p);
     rmSync(pulled, { recursive: true, force: true });
+    for (const dir of [fx?.repo, fx?.upstream]) if (dir) rmSync(dir, { recursive: true, force: true });
+    // One at a time, referrers first: Nix refuses a path something left still uses.
+    for (let progress = true; progress && ours.size; ) {
+      progress = false;
+      for (const p of [...ours]) {
+        try {
+          execFileSync('nix-store', ['--delete', p], { env: nixEnv(), stdio: 'ignore' });
+          ours.delete(p);
+          progress = true;
+        } catch {
+          /* still referenced: try again after its referrers, or leave it to Nix */
+        }
+      }
+    }
   });
 
   // The steps of the job, in order; each passes what it exports on to the next.
@@ -269,6 +294,7 @@ describe('the release pipeline, end to end, through the dist bundles', () => {
       env: { NIX_CONFIG: CONF, GITHUB_SHA: fx.head, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main' },
       timeoutMs: 300000,
     });
+    steps.pipeline = r;
     check(r, 'pipeline');
     const layers = JSON.parse(
       execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/test/pipeline:one-step`], { encoding: 'utf8' }),
@@ -299,6 +325,7 @@ describe('the release pipeline, end to end, through the dist bundles', () => {
       env: { NIX_CONFIG: CONF, GITHUB_SHA: fx.head, GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main' },
       timeoutMs: 300000,
     });
+    runs.push(r);
     expect(r.code).toBe(1);
     const errors = r.annotations.filter((a) => a.level === 'error').map((a) => a.message);
     expect(errors).toEqual([expect.stringMatching(message)]);
