@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open as openFile, readFile, stat } from 'node:fs/promises';
+import { open as openFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
@@ -205,7 +205,6 @@ export async function openImage(path: string): Promise<SourceImage> {
   const container = await detectContainer(path);
   if (container === 'dir') {
     const files = dirFiles(path);
-    const { readdir } = await import('node:fs/promises');
     for (const n of ['index.json', 'oci-layout', 'manifest.json']) {
       const s = await stat(join(path, n)).catch(() => undefined);
       if (s?.isFile()) files.sizes.set(n, s.size);
