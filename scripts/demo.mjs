@@ -371,10 +371,7 @@ export function makeRepo(flakeDir, dir) {
  */
 function publishLayoutInput() {
   const yml = readFileSync(join(ROOT, 'publish', 'action.yml'), 'utf8');
-  for (const name of ['oci-layout', 'output', 'destination', 'to']) {
-    if (new RegExp(`^  ${name}:\\s*$`, 'm').test(yml)) return name;
-  }
-  return undefined;
+  return /^ {2}oci-layout:\s*$/m.test(yml) ? 'oci-layout' : undefined;
 }
 
 /** A free TCP port on the loopback interface. */
