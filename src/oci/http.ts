@@ -59,6 +59,8 @@ export function send(
       res.on('end', () => {
         if (settled) return;
         settled = true;
+        // A registry may answer (401, an error) before reading the whole body: close the source.
+        if (body && !Buffer.isBuffer(body) && !body.readableEnded) body.destroy();
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
       });
     });
