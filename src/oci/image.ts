@@ -249,10 +249,14 @@ export async function openImage(path: string): Promise<SourceImage> {
       digest: async (n, claimed) => (claimed && DIGEST_RE.test(claimed) ? { digest: claimed, size: get(n).size } : digestStream(range(n, 0))),
       head: async (n) => {
         const e = get(n);
-        const chunks: Buffer[] = [];
-        if (e.size === 0) return Buffer.alloc(0);
-        for await (const c of range(n, 0, 15)) chunks.push(c as Buffer);
-        return Buffer.concat(chunks);
+        const fh = await openFile(path, 'r');
+        try {
+          const b = Buffer.alloc(Math.min(16, e.size));
+          await fh.read(b, 0, b.length, e.offset);
+          return b;
+        } finally {
+          await fh.close();
+        }
       },
     };
     const img = await interpret(path, files, 'auto');
