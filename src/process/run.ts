@@ -44,6 +44,9 @@ export async function run(command: string, args: readonly string[], options: Run
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
+      // With a time limit the child leads its own process group, so that a timeout kills
+      // its children too: a grandchild holding our pipes open must not make us hang.
+      detached: Boolean(options.timeoutMs),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -81,10 +84,21 @@ export async function run(command: string, args: readonly string[], options: Run
       errLen = keep(err, c, errLen);
       errLines.push(c);
     });
+    let settled = false;
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+          // If something outside the group still holds the pipes, stop waiting for them.
+          setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+            finish(-1, 'SIGKILL');
+          }, 2000).unref();
         }, options.timeoutMs)
       : undefined;
     child.on('error', (e: NodeJS.ErrnoException) => {
@@ -93,7 +107,9 @@ export async function run(command: string, args: readonly string[], options: Run
         reject(new UserError(`'${command}' was not found on PATH`, { hint: 'Install it, or run install-nix first' }));
       } else reject(e);
     });
-    child.on('close', (code, signal) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       if (timer) clearTimeout(timer);
       outLines.end();
       errLines.end();
@@ -104,7 +120,8 @@ export async function run(command: string, args: readonly string[], options: Run
         stderr: redact(Buffer.concat(err).toString('utf8'), options.redact),
         timedOut,
       });
-    });
+    };
+    child.on('close', finish);
     child.stdin.on('error', () => {}); // a program that exits without reading its input
     if (options.input !== undefined) child.stdin.end(options.input);
     else child.stdin.end();
