@@ -91,7 +91,10 @@ export class Git {
     if (auth.token) {
       const basic = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
       const scope = `${(auth.serverUrl ?? 'https://github.com').replace(/\/$/, '')}/`;
-      Object.assign(env, authEnv(this.env, `http.${scope}.extraheader`, `AUTHORIZATION: basic ${basic}`));
+      // The empty value first clears the headers configured so far (actions/checkout
+      // persists its own extraheader for the same server): two Authorization
+      // headers make GitHub answer 400.
+      Object.assign(env, authEnv(this.env, `http.${scope}.extraheader`, '', `AUTHORIZATION: basic ${basic}`));
       redact.push(auth.token, basic);
     }
     const r = await this.exec(['fetch', '--no-tags', '--no-recurse-submodules', '--depth=1', '--', remote, what], { env, redact });
@@ -136,10 +139,16 @@ export class Git {
 }
 
 /**
- * Adds one config entry through GIT_CONFIG_COUNT/KEY_n/VALUE_n (git >= 2.31),
- * keeping any entries the environment already has.
+ * Adds config entries (one per value, in order, for the same key) through
+ * GIT_CONFIG_COUNT/KEY_n/VALUE_n (git >= 2.31), keeping any entries the
+ * environment already has.
  */
-export function authEnv(base: NodeJS.ProcessEnv, key: string, value: string): NodeJS.ProcessEnv {
+export function authEnv(base: NodeJS.ProcessEnv, key: string, ...values: string[]): NodeJS.ProcessEnv {
   const n = Number(base.GIT_CONFIG_COUNT ?? 0) || 0;
-  return { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: key, [`GIT_CONFIG_VALUE_${n}`]: value };
+  const out: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(n + values.length) };
+  values.forEach((value, i) => {
+    out[`GIT_CONFIG_KEY_${n + i}`] = key;
+    out[`GIT_CONFIG_VALUE_${n + i}`] = value;
+  });
+  return out;
 }

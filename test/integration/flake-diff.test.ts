@@ -1,15 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flakeDiff, type FlakeDiffOptions } from '../../src/flake/check.js';
 import { DEFAULT_RULES } from '../../src/flake/policy.js';
 import { chooseBase } from '../../src/git/base.js';
-import { Git } from '../../src/git/git.js';
 import { recordingLog } from '../../src/log.js';
 import { UserError } from '../../src/errors.js';
 import { makeFlakePr, shallowClone, type FlakePr } from '../helpers/flake-repo.js';
 import { commitAll, git, initRepo } from '../helpers/git.js';
+import { startGitHttp } from '../helpers/git-http.js';
 import { nixEnv } from '../helpers/nix.js';
 
 /** The flake-diff core on real git repositories whose locks real Nix wrote. */
@@ -211,25 +211,69 @@ describe('lock files present on one side, several, or globbed', () => {
   });
 });
 
-describe('git with a token', () => {
-  it('hands the token to git in the environment only, never in arguments or output', async () => {
-    // A fake git records its arguments and environment, so we see exactly what git gets.
-    const dir = mkdtempSync(join(tmpdir(), 'flake-diff-fakegit-'));
-    const record = join(dir, 'record');
-    const fake = join(dir, 'git');
-    writeFileSync(fake, `#!/bin/sh\nprintf '%s\\n' "$@" >> ${record}\nenv | grep ^GIT_CONFIG >> ${record}\necho "fatal: could not read from remote with tok-123456" >&2\nexit 128\n`, { mode: 0o755 });
-    const g = new Git({ cwd: dir, bin: fake, env: { PATH: process.env.PATH } });
-    const err = await g.fetchOne('origin', 'abc', { token: 'tok-123456', serverUrl: 'https://github.example.com' }).catch((e) => e);
-    const seen = readFileSync(record, 'utf8');
-    const basic = Buffer.from('x-access-token:tok-123456').toString('base64');
-    expect(seen).toContain('GIT_CONFIG_COUNT=1');
-    expect(seen).toContain('GIT_CONFIG_KEY_0=http.https://github.example.com/.extraheader');
-    expect(seen).toContain(`GIT_CONFIG_VALUE_0=AUTHORIZATION: basic ${basic}`);
-    const args = seen.split('\n').filter((l) => !l.startsWith('GIT_CONFIG'));
-    expect(args.join('\n')).not.toContain('tok-123456');
-    expect(args.join('\n')).not.toContain(basic);
-    expect(err.oneLine).not.toContain('tok-123456');
-    expect(err.oneLine).toContain('***');
-    expect(existsSync(record)).toBe(true);
+describe('git with a token, against a real git HTTP server', () => {
+  const TOKEN = 'tok-123456';
+  const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+  let pr: FlakePr;
+  let root: string;
+  beforeAll(() => {
+    pr = makeFlakePr();
+    root = mkdtempSync(join(tmpdir(), 'flake-diff-served-'));
+    execFileSync('git', ['clone', '-q', '--bare', pr.origin, join(root, 'repo.git')]);
+    git(join(root, 'repo.git'), 'config', 'uploadpack.allowReachableSHA1InWant', 'true');
+  });
+
+  /** A shallow checkout whose origin is the served repository, as actions/checkout leaves it. */
+  function checkout(url: string, persisted?: string): string {
+    const clone = shallowClone(pr);
+    git(clone, 'remote', 'set-url', 'origin', `${url}/repo.git`);
+    if (persisted) git(clone, 'config', '--local', `http.${url}/.extraheader`, persisted);
+    return clone;
+  }
+  const everything = (log: ReturnType<typeof recordingLog>, err?: any) =>
+    [...log.lines.map((l) => l.message), err?.message, err?.oneLine, err?.detail].join('\n');
+
+  it('sends exactly one Authorization header, with the token, even over the one actions/checkout persisted', async () => {
+    const server = await startGitHttp(root, (req) => req.authorization[0] === `basic ${basic}` || 'bad credentials');
+    try {
+      const stale = Buffer.from('x-access-token:stale-checkout-token').toString('base64');
+      const clone = checkout(server.url, `AUTHORIZATION: basic ${stale}`);
+      const log = recordingLog();
+      const report = await flakeDiff(
+        options(clone, { log, base: { ref: pr.baseSha, source: 'input', reason: 'x' }, token: TOKEN, serverUrl: server.url }),
+      );
+      expect(report.base).toMatchObject({ sha: pr.baseSha, fetched: true });
+      expect(report.files[0].status).toBe('compared');
+      expect(server.requests.length).toBeGreaterThan(0);
+      for (const r of server.requests) expect(r.authorization).toEqual([`basic ${basic}`]);
+      const seen = everything(log);
+      expect(seen).not.toContain(TOKEN);
+      expect(seen).not.toContain(basic);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps the token out of the log and the error when git itself prints it', async () => {
+    // The server echoes the credentials it decoded into git's error output.
+    const server = await startGitHttp(root, (req) =>
+      `no access for ${Buffer.from((req.authorization[0] ?? '').replace(/^basic /i, ''), 'base64').toString()}`,
+    );
+    try {
+      const clone = checkout(server.url);
+      const log = recordingLog();
+      const err = await flakeDiff(
+        options(clone, { log, base: { ref: pr.baseSha, source: 'input', reason: 'x' }, token: TOKEN, serverUrl: server.url }),
+      ).catch((e) => e);
+      expect(err).toBeInstanceOf(UserError);
+      // git did send the token, and did print it: the redaction is what hides it
+      expect(server.requests.map((r) => r.authorization)).toEqual([[`basic ${basic}`]]);
+      expect(err.oneLine).toMatch(/git fetch of [0-9a-f]{40} from origin failed \(exit 128\): remote error: no access for x-access-token:\*\*\*/);
+      const seen = everything(log, err);
+      expect(seen).not.toContain(TOKEN);
+      expect(seen).not.toContain(basic);
+    } finally {
+      await server.close();
+    }
   });
 });
