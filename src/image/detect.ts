@@ -1,6 +1,12 @@
+import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import tar from 'tar-stream';
 import { UserError } from '../errors.js';
+import { indexTar, normalizeEntryPath } from '../oci/tar.js';
+import { zstdDecompress } from './decompress.js';
 
 /**
  * What a build produced, recognised from its bytes (never from its name: a
@@ -13,6 +19,8 @@ export type ImageFormat =
   | 'stream-script'
   | 'oci-layout'
   | 'oci-archive'
+  | 'oci-archive+gzip'
+  | 'oci-archive+zstd'
   | 'nix2container';
 
 export const IMAGE_FORMATS: readonly ImageFormat[] = [
@@ -22,6 +30,8 @@ export const IMAGE_FORMATS: readonly ImageFormat[] = [
   'stream-script',
   'oci-layout',
   'oci-archive',
+  'oci-archive+gzip',
+  'oci-archive+zstd',
   'nix2container',
 ];
 
@@ -71,20 +81,73 @@ const notAnImage = (path: string, what: string) =>
       '(streamLayeredImage), an OCI layout or archive, or a nix2container JSON',
   });
 
-/** Names of the first entries of a tar (uncompressed) header block chain, up to `max`. */
-function tarNames(buf: Buffer, max = 64): string[] {
-  const names: string[] = [];
-  let off = 0;
-  while (off + 512 <= buf.length && names.length < max) {
-    const h = buf.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break;
-    const name = h.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
-    const prefix = h.subarray(345, 500).toString('latin1').replace(/\0.*$/s, '');
-    const size = parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
-    names.push((prefix ? `${prefix}/${name}` : name).replace(/^\.\//, ''));
-    off += 512 + Math.ceil((Number.isFinite(size) ? size : 0) / 512) * 512;
+type ArchiveKind = 'docker-archive' | 'oci-archive';
+
+/**
+ * Which layout a tar holds, from the first entry that tells: `manifest.json`
+ * (docker save) or `oci-layout` (an OCI image layout). The first one wins, the
+ * same rule for plain and compressed tars, so that an archive holding both (newer
+ * `docker save` writes index.json, manifest.json, oci-layout in that order) is
+ * read as src/oci reads it: as a docker-archive. Undefined when neither is there.
+ */
+function kindOfEntry(name: string): ArchiveKind | undefined {
+  const n = normalizeEntryPath(name);
+  if (n === 'manifest.json') return 'docker-archive';
+  if (n === 'oci-layout') return 'oci-archive';
+  return undefined;
+}
+
+/** A plain tar: its headers are read by seeking over the data, so this is cheap. */
+async function plainTarKind(path: string): Promise<ArchiveKind | undefined> {
+  for (const e of await indexTar(path)) {
+    const kind = kindOfEntry(e.path);
+    if (kind) return kind;
   }
-  return names;
+  return undefined;
+}
+
+/**
+ * A compressed tar cannot be seeked: decompress it front to back, reading entry
+ * headers and skipping their data, and stop at the first entry that tells.
+ * `null` when the decompressed bytes are not a tar at all.
+ */
+async function compressedTarKind(path: string, compression: 'gzip' | 'zstd'): Promise<ArchiveKind | undefined | null> {
+  const file = createReadStream(path);
+  const stream: Readable = compression === 'gzip' ? file.pipe(zlib.createGunzip()) : zstdDecompress(file);
+  const extract = tar.extract();
+  let settled = false;
+  try {
+    return await new Promise<ArchiveKind | undefined | null>((resolve, reject) => {
+      let first = true;
+      const fail = (e: Error) => {
+        // A stream that is not a tar fails on its first header: say "not a tar" rather than the parser's words.
+        if (first) resolve(null);
+        else reject(e);
+      };
+      extract.on('entry', (header, entry, next) => {
+        first = false;
+        const kind = kindOfEntry(header.name);
+        if (kind) {
+          settled = true;
+          resolve(kind);
+          return;
+        }
+        entry.on('end', next);
+        entry.resume();
+      });
+      extract.on('finish', () => resolve(first ? null : undefined));
+      extract.on('error', (e) => settled || fail(e));
+      stream.on('error', (e) => settled || fail(e));
+      file.on('error', (e) => settled || reject(e));
+      stream.pipe(extract);
+    });
+  } finally {
+    settled = true;
+    stream.unpipe(extract);
+    extract.destroy();
+    stream.destroy();
+    file.destroy();
+  }
 }
 
 /**
@@ -110,12 +173,18 @@ export async function detectImage(path: string): Promise<DetectedImage> {
     return { path, format: 'stream-script' };
   }
   const compression = compressionOf(head);
-  if (compression === 'gzip') return { path, format: 'docker-archive+gzip' };
-  if (compression === 'zstd') return { path, format: 'docker-archive+zstd' };
+  if (compression === 'gzip' || compression === 'zstd') {
+    // A gzip/zstd file is a docker-archive or an OCI archive: the entries tell which.
+    const kind = await compressedTarKind(path, compression);
+    if (kind === null) throw notAnImage(path, `a ${compression}-compressed file (${st.size} bytes) that holds no tar archive`);
+    // Neither manifest.json nor oci-layout: reading its layers fails later with what is missing.
+    return { path, format: `${kind ?? 'docker-archive'}+${compression}` };
+  }
   if (isTarHeader(head)) {
-    const names = tarNames(head);
-    if (names.includes('oci-layout')) return { path, format: 'oci-archive' };
-    return { path, format: 'docker-archive' };
+    const kind = await plainTarKind(path).catch((e: Error) => {
+      throw notAnImage(path, `a damaged tar archive (${e.message})`);
+    });
+    return { path, format: kind ?? 'docker-archive' };
   }
   const firstChar = head.toString('utf8').trimStart()[0];
   if (firstChar === '{') {

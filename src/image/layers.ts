@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { UserError } from '../errors.js';
 import { isStorePath, STORE_DIR } from '../nix/storepath.js';
 import { compressionOf, isTarHeader, joinBlob, type DetectedImage } from './detect.js';
+import { zstdDecompress } from './decompress.js';
 
 /**
  * Reads the store paths an image really contains, from its layers: every layer
@@ -50,26 +51,6 @@ async function peek(src: Readable, n: number): Promise<[Buffer, Readable]> {
     { objectMode: false },
   );
   return [head, rest];
-}
-
-/** zstd through Node's zlib where it has it (Node >= 22.15), else the `zstd` program. */
-function zstdDecompress(src: Readable): Readable {
-  const z = zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream };
-  if (typeof z.createZstdDecompress === 'function') return src.pipe(z.createZstdDecompress() as unknown as PassThrough);
-  const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out = new PassThrough();
-  let err = '';
-  child.stderr.on('data', (c) => (err += c.toString()));
-  child.on('error', (e) =>
-    out.destroy(new UserError(`Cannot decompress a zstd image: 'zstd' is not available (${(e as Error).message})`)),
-  );
-  child.on('close', (code) => {
-    if (code !== 0) out.destroy(new UserError(`zstd failed to decompress the image (exit ${code}): ${err.trim()}`));
-  });
-  child.stdin.on('error', () => {});
-  src.pipe(child.stdin);
-  child.stdout.pipe(out);
-  return out;
 }
 
 /** Undoes gzip/zstd when the stream starts with their magic bytes. */

@@ -188,8 +188,10 @@ export async function detectContainer(path: string): Promise<'dir' | 'tar' | Str
     case 'oci-archive':
       return 'tar';
     case 'docker-archive+gzip':
+    case 'oci-archive+gzip':
       return 'gzip';
     case 'docker-archive+zstd':
+    case 'oci-archive+zstd':
       return 'zstd';
     case 'stream-script':
       return 'script';

@@ -38,6 +38,32 @@ describe('detectImage + imageClosure on real images', () => {
     expect(closure.closureSize).toBe(closure.entries.reduce((n, e) => n + e.narSize!, 0));
   });
 
+  // A gzipped or zstd'd OCI archive is no docker-archive: the entries inside say which.
+  // Both entry orders: oci-layout first (as mkimage.sh writes it) and last, after the blobs.
+  it.each([
+    ['gzip', 'oci-layout index.json blobs'],
+    ['gzip', 'blobs index.json oci-layout'],
+    ['zstd', 'oci-layout index.json blobs'],
+  ] as const)('a %s-compressed OCI archive (%s) is read as an OCI archive with the four content paths', async (compression, order) => {
+    const layout = buildOut(flake.installable('oci-dir'));
+    const d = tmp();
+    const tarFile = join(d, 'oci.tar');
+    execFileSync('tar', ['-C', layout, '-cf', tarFile, ...order.split(' ')]);
+    execFileSync(compression, ['-q', tarFile]);
+    const file = `${tarFile}.${compression === 'gzip' ? 'gz' : 'zst'}`;
+    const image = await detectImage(file);
+    expect(image.format).toBe(`oci-archive+${compression}`);
+    const closure = await imageClosure(nix, image);
+    expect(closure.entries.map((e) => e.path)).toEqual(IMAGE_CONTENTS.map((a) => paths[a]).sort());
+  });
+
+  it("a gzipped build output of the flake's OCI archive is oci-archive+gzip, its docker-archive stays docker-archive+gzip", async () => {
+    const d = tmp();
+    execFileSync('sh', ['-c', 'gzip -c < "$1" > "$2"', 'sh', buildOut(flake.installable('oci-archive')), join(d, 'oci.tar.gz')]);
+    expect((await detectImage(join(d, 'oci.tar.gz'))).format).toBe('oci-archive+gzip');
+    expect((await detectImage(buildOut(flake.installable('docker-archive-gz')))).format).toBe('docker-archive+gzip');
+  });
+
   it('reports a path the store does not have as missing, not guessed', async () => {
     // An OCI layout whose layer holds a store path that does not exist here.
     const fake = '/nix/store/00000000000000000000000000000000-ghost-1.0';
@@ -110,6 +136,13 @@ describe('what is not an image', () => {
     writeFileSync(join(d, 'bad'), '#!/bin/sh\necho broken >&2\nexit 4\n');
     chmodSync(join(d, 'bad'), 0o755);
     await expect(imageClosure(nix, await detectImage(join(d, 'bad')))).rejects.toThrow(/failed \(exit 4\): broken/);
+  });
+
+  it('a gzip file that holds no tar is named as such', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'notes'), 'just some notes\n'.repeat(100));
+    execFileSync('gzip', ['-q', join(d, 'notes')]);
+    await expectNotImage(join(d, 'notes.gz'), /gzip-compressed file \(\d+ bytes\) that holds no tar archive/);
   });
 
   it('storePathOfEntry reads layer entry names', () => {
