@@ -1,10 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { run } from '../../src/runner/index.js';
 import { chooseBase } from '../../src/git/base.js';
 import { flakeDiff } from '../../src/flake/check.js';
 import { annotate, failure, parseRules } from '../../src/flake/outcome.js';
 import { renderMarkdown } from '../../src/flake/report.js';
+import { writeReport } from '../../src/flake/report-file.js';
 import { postComment } from '../../src/flake/comment.js';
 import { inputs } from './inputs.js';
 
@@ -28,10 +27,7 @@ void run(inputs, async (i, rt) => {
     },
   });
   annotate(report, rt.log, i['fail-on']);
-  const dir = join(rt.context.runnerTemp, 'flake-diff');
-  mkdirSync(dir, { recursive: true });
-  const reportPath = join(dir, `${(rt.env.GITHUB_ACTION || 'report').replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
-  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  const reportPath = writeReport(report, rt.context.runnerTemp, rt.env.GITHUB_ACTION);
   rt.setOutput('changed', report.changed);
   rt.setOutput('report', reportPath);
   rt.setOutput('violations', report.violations);

@@ -1,9 +1,8 @@
+import { cell, code, table } from '../markdown.js';
 import type { BuildReport } from './build.js';
 
-/** Markdown cells: no table breaks, no HTML, no workflow commands at line start. */
-export function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** Kept here too: the archive summary imports it from this module. */
+export { cell } from '../markdown.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -17,7 +16,6 @@ export function formatBytes(n: number): string {
 }
 
 export function buildSummary(r: BuildReport): string {
-  const code = (s: string) => `\`${cell(s).replace(/`/g, "'")}\``;
   const rows: [string, string][] = [
     ['Installable', code(r.installable)],
     ['Derivation', code(r.drvPath)],
@@ -30,15 +28,14 @@ export function buildSummary(r: BuildReport): string {
   const out = [
     '## Nix build',
     '',
-    '| | |',
-    '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    ...table(['', ''], rows),
     '',
     `<details><summary>Package versions in the image (${r.versions.length})</summary>`,
     '',
-    '| Package | Version | Output | Store path |',
-    '|---|---|---|---|',
-    ...r.versions.map((v) => `| ${cell(v.name)} | ${cell(v.version) || '–'} | ${cell(v.output)} | ${code(v.path)} |`),
+    ...table(
+      ['Package', 'Version', 'Output', 'Store path'],
+      r.versions.map((v) => [cell(v.name), cell(v.version) || '–', cell(v.output), code(v.path)]),
+    ),
     '',
     '</details>',
     '',

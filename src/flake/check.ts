@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { Git, SHA_RE } from '../git/git.js';
 import type { BaseChoice } from '../git/base.js';
-import { Nix, build, closure } from '../nix/index.js';
+import { Nix, NixError, build, closure, type PathInfo } from '../nix/index.js';
+import { withCommandsStopped } from '../build/untrusted.js';
 import { diffLocks } from './diff.js';
 import { isGlob, matchGlob } from './glob.js';
 import { LockError, parseLock, type LockFile } from './lock.js';
@@ -131,7 +132,6 @@ async function lockPaths(git: Git, root: string, cwd: string, patterns: string[]
   for (const pattern of patterns) {
     const abs = resolve(cwd, pattern);
     const rel = relative(root, abs).split(sep).join('/');
-    if (isAbsolute(pattern) && rel.startsWith('..')) throw new UserError(`Input 'lock-file': '${pattern}' is outside the repository`);
     if (rel.startsWith('..') || rel === '') throw new UserError(`Input 'lock-file': '${pattern}' is outside the repository`);
     if (!isGlob(rel)) {
       out.add(rel);
@@ -177,20 +177,43 @@ async function packageChanges(
     await git.addWorktree(worktree, baseSha);
     const at = async (dir: string, label: string) =>
       log.group(`Building ${installable} at ${label}`, async () => {
-        const built = await build(nix, [ref(dir)], { onLog: (l) => log.info(l) });
+        // The build log is the pull request's text: it must not issue workflow commands.
+        const built = await withCommandsStopped(log, () => build(nix, [ref(dir)], { onLog: (l) => log.info(l) }));
         const outs = built.flatMap((b) => Object.values(b.outputs));
         return { outs, closure: await closure(nix, outs) };
       });
-    const baseSide = await at(worktree, `the base ${baseSha.slice(0, 12)}`);
+    const baseLabel = `the base ${baseSha.slice(0, 12)}`;
+    let baseSide: { outs: string[]; closure: Map<string, PathInfo> | string[] };
+    let baseMissing: string | undefined;
+    try {
+      baseSide = await at(worktree, baseLabel);
+    } catch (e) {
+      // A pull request that adds the installable: nothing to compare with, so every
+      // package is new. A build failure of an installable that did evaluate still fails.
+      if (!(e instanceof NixError) || !evaluationFailure(e)) throw e;
+      baseMissing = e.message.replace(/^[^:]*failed \(exit \d+\): /, '');
+      log.notice(`${installable} does not evaluate at ${baseLabel} (${baseMissing}): every package at HEAD is reported as added`);
+      baseSide = { outs: [], closure: [] };
+    }
     const headSide = await at(root, 'HEAD');
     return {
       installable,
       base: baseSide.outs,
       head: headSide.outs,
+      ...(baseMissing !== undefined ? { baseMissing } : {}),
       changes: diffClosures(baseSide.closure, headSide.closure),
     };
   } finally {
     await git.removeWorktree(worktree);
     rmSync(worktree, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether nix failed before building anything: no such flake or attribute, or an
+ * evaluation error. A builder that ran and failed is not one.
+ */
+function evaluationFailure(e: NixError): boolean {
+  const err = e.result.stderr;
+  return !/\bbuilder for '[^']*' failed|dependencies of derivation '[^']*' failed to build|^\s*building '/m.test(err);
 }

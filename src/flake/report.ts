@@ -1,3 +1,4 @@
+import { cell, code, table } from '../markdown.js';
 import type { InputChange, Side } from './diff.js';
 import type { PackageChange } from './packages.js';
 import type { RuleId, Violation } from './policy.js';
@@ -24,6 +25,8 @@ export interface PackageReport {
   installable: string;
   base: string[];
   head: string[];
+  /** Why the installable is not at the base (a pull request that adds it): `base` is empty and every package is added. */
+  baseMissing?: string;
   changes: PackageChange[];
 }
 
@@ -47,19 +50,6 @@ export interface Report {
   packages: PackageReport | null;
 }
 
-/** A table cell: no pipes, no raw HTML, one line. */
-export function cell(text: string | undefined): string {
-  if (!text) return '';
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, "'");
-}
-
-const code = (t: string | undefined) => (t ? `\`${cell(t)}\`` : '');
 
 function describe(s: Side | undefined): string {
   if (!s) return '';
@@ -111,19 +101,18 @@ export function renderMarkdown(report: Report, options: { title?: string } = {})
     out.push(status[f.status]);
     out.push('');
     if (f.changes.length) {
-      out.push('| Input | Change | Old | New | Age | Link |');
-      out.push('|---|---|---|---|---|---|');
-      for (const c of f.changes) {
-        out.push(`| ${code(c.input)} | ${c.change} | ${describe(c.old)} | ${describe(c.new)} | ${age(c.new, now)} | ${link(c)} |`);
-      }
+      out.push(
+        ...table(
+          ['Input', 'Change', 'Old', 'New', 'Age', 'Link'],
+          f.changes.map((c) => [code(c.input), c.change, describe(c.old), describe(c.new), age(c.new, now), link(c)]),
+        ),
+      );
       out.push('');
     }
     if (f.violations.length) {
       out.push(`**Policy violations (${f.violations.length})**`);
       out.push('');
-      out.push('| Rule | Input | Line | Problem |');
-      out.push('|---|---|---|---|');
-      for (const v of f.violations) out.push(`| ${v.rule} | ${code(v.inputs.join(', '))} | ${v.line ?? ''} | ${cell(v.message)} |`);
+      out.push(...table(['Rule', 'Input', 'Line', 'Problem'], f.violations.map((v) => [v.rule, code(v.inputs.join(', ')), v.line ?? '', cell(v.message)])));
       out.push('');
     } else if (f.status !== 'removed' && f.status !== 'absent') {
       out.push('Policy: no violations.');
@@ -138,12 +127,12 @@ export function renderMarkdown(report: Report, options: { title?: string } = {})
     const p = report.packages;
     out.push(`### Packages in ${code(p.installable)}`);
     out.push('');
-    if (!p.changes.length) out.push('No package version changed.');
-    else {
-      out.push('| Package | Change | Old | New |');
-      out.push('|---|---|---|---|');
-      for (const c of p.changes) out.push(`| ${code(c.name)} | ${c.change} | ${cell(c.old.join(', '))} | ${cell(c.new.join(', '))} |`);
+    if (p.baseMissing !== undefined) {
+      out.push(`Not at the base (${cell(p.baseMissing)}): every package is new.`);
+      out.push('');
     }
+    if (!p.changes.length) out.push('No package version changed.');
+    else out.push(...table(['Package', 'Change', 'Old', 'New'], p.changes.map((c) => [code(c.name), c.change, cell(c.old.join(', ')), cell(c.new.join(', '))])));
     out.push('');
   }
   return out.join('\n');

@@ -1,9 +1,7 @@
+import { cell, code, table } from '../markdown.js';
 import { formatSize } from './cache.js';
 import type { InstallResult } from './install.js';
 import type { SaveResult } from './post.js';
-
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
-const code = (s: string) => '`' + cell(s).replace(/`/g, "'") + '`';
 
 const WHAT: Record<InstallResult['action'], (r: InstallResult) => string> = {
   installed: () => 'installed from the verified tarball',
@@ -32,9 +30,8 @@ export function installSummary(r: InstallResult): string {
     rows.push(['flake.lock files in key', r.cache.lockFiles.length ? r.cache.lockFiles.map(code).join(', ') : 'none']);
   }
   rows.push(['Time', `${r.seconds.total.toFixed(2)} s`]);
-  const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
   const conf = r.conf.shown.replace(/```/g, "'''");
-  return `### install-nix\n\n${table}\n\n<details><summary>nix.conf block (tokens masked)</summary>\n\n\`\`\`\n${conf}\`\`\`\n\n</details>\n`;
+  return `### install-nix\n\n${table(['', ''], rows).join('\n')}\n\n<details><summary>nix.conf block (tokens masked)</summary>\n\n\`\`\`\n${conf}\`\`\`\n\n</details>\n`;
 }
 
 /** The job-summary table of a cache save. */
@@ -47,5 +44,5 @@ export function saveSummary(key: string, r: SaveResult): string {
     rows.push(['Store before GC', formatSize(r.gc.before)]);
     rows.push(['Store after GC', formatSize(r.gc.after)]);
   }
-  return `### install-nix: store cache\n\n| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`;
+  return `### install-nix: store cache\n\n${table(['', ''], rows).join('\n')}\n`;
 }

@@ -16,13 +16,14 @@ import { NIX_TEST_CONF, nixEnv } from '../helpers/nix.js';
 describe('flake-diff bundle on a pull request', () => {
   let pr: FlakePr;
   let api: FakeGitHub;
-  let store: { id: number; body: string; issue: number }[];
-  beforeAll(async () => {
+  beforeAll(() => {
     pr = makeFlakePr();
-    api = await startFakeGitHub();
-    store = serveIssueComments(api);
   });
-  afterAll(() => api.close());
+  // Each test gets its own API stand-in and comment store: none depends on another's comments.
+  beforeEach(async () => {
+    api = await startFakeGitHub();
+  });
+  afterEach(() => api.close());
 
   const event = () => ({
     action: 'synchronize',
@@ -37,6 +38,7 @@ describe('flake-diff bundle on a pull request', () => {
   const lineOf = (text: string, re: RegExp) => text.split('\n').findIndex((l) => re.test(l)) + 1;
 
   it('reports, annotates, comments, and fails on violations', async () => {
+    const store = serveIssueComments(api);
     const clone = shallowClone(pr);
     const result = await runBundle('flake-diff', {
       cwd: clone,
@@ -91,6 +93,12 @@ describe('flake-diff bundle on a pull request', () => {
   });
 
   it('a later push updates the same comment in place', async () => {
+    // the comment an earlier run left, next to someone else's
+    const marker = '<!-- nix-actions:flake-diff:flake.lock -->';
+    const store = serveIssueComments(api, [
+      { id: 76, body: 'LGTM', issue: 42 },
+      { id: 77, body: `${marker}\n## flake.lock changes\n\nfrom an earlier push: \`extra\` | added`, issue: 42 },
+    ]);
     const clone = shallowClone(pr);
     // the next push on the pull request: the extra input is dropped again
     writeFileSync(join(clone, 'flake.nix'), readFileSync(join(clone, 'flake.nix'), 'utf8').replace(/extra\.url = "[^"]*";/, ''));
@@ -98,7 +106,6 @@ describe('flake-diff bundle on a pull request', () => {
     const head = commitAll(clone, 'drop extra');
     const ev = event();
     ev.pull_request.head.sha = head;
-    const before = api.requests.length;
     const result = await runBundle('flake-diff', {
       cwd: clone,
       eventName: 'pull_request',
@@ -111,11 +118,13 @@ describe('flake-diff bundle on a pull request', () => {
     expect(result.outputs.violations).toBe('5');
     expect(result.annotations.filter((a) => a.level === 'warning')).toHaveLength(5);
     expect(result.annotations.filter((a) => a.level === 'error')).toHaveLength(0);
-    const calls = api.requests.slice(before).map((r) => `${r.method} ${r.path}`);
-    expect(calls).toEqual(['GET /repos/vig-os/example/issues/42/comments?per_page=100&page=1', `PATCH /repos/vig-os/example/issues/comments/${store[0].id}`]);
-    expect(store).toHaveLength(1);
-    expect(store[0].body).not.toContain('`extra`');
-    expect(store[0].body).toContain('`old` | removed');
+    const calls = api.requests.map((r) => `${r.method} ${r.path}`);
+    expect(calls).toEqual(['GET /repos/vig-os/example/issues/42/comments?per_page=100&page=1', 'PATCH /repos/vig-os/example/issues/comments/77']);
+    expect(store.map((c) => c.id)).toEqual([76, 77]);
+    expect(store[0].body).toBe('LGTM');
+    expect(store[1].body.split('\n')[0]).toBe(marker);
+    expect(store[1].body).not.toContain('`extra`');
+    expect(store[1].body).toContain('`old` | removed');
     expect(git(clone, 'rev-parse', '--is-shallow-repository')).toBe('true');
   });
 
@@ -123,7 +132,6 @@ describe('flake-diff bundle on a pull request', () => {
     const clone = shallowClone(pr);
     const ev = event();
     ev.pull_request.head.repo.full_name = 'stranger/example';
-    const before = api.requests.length;
     const result = await runBundle('flake-diff', {
       cwd: clone,
       eventName: 'pull_request',
@@ -137,7 +145,7 @@ describe('flake-diff bundle on a pull request', () => {
       'notice: No pull-request comment: the pull request comes from the fork stranger/example, whose token cannot write comments',
       'error: flake-diff found lock changes (fail-on: change). See the annotations and the job summary; set fail-on: never to report without failing',
     ]);
-    expect(api.requests.length).toBe(before);
+    expect(api.requests).toHaveLength(0);
   });
 
   it.each([

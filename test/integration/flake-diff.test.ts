@@ -10,7 +10,7 @@ import { UserError } from '../../src/errors.js';
 import { makeFlakePr, shallowClone, type FlakePr } from '../helpers/flake-repo.js';
 import { commitAll, git, initRepo } from '../helpers/git.js';
 import { startGitHttp } from '../helpers/git-http.js';
-import { nixEnv } from '../helpers/nix.js';
+import { flakeNix, nixEnv, salt } from '../helpers/nix.js';
 
 /** The flake-diff core on real git repositories whose locks real Nix wrote. */
 const NOW = new Date();
@@ -127,6 +127,65 @@ describe('flake-diff on a pull request made with real Nix', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err.oneLine).toMatch(/^Input 'base': '.*' is not a branch, tag or commit SHA$/);
     expect(err.oneLine).not.toContain('\n');
+  });
+});
+
+describe('the installable at the base', () => {
+  let repo: string;
+  let without: string;
+  let broken: string;
+  const s = salt();
+  const flake = (pkgs: string) => {
+    writeFileSync(join(repo, 'flake.nix'), flakeNix(`{ packages.\${system} = { ${pkgs} }; }`));
+    return commitAll(repo, 'step');
+  };
+  const built: string[] = [];
+  beforeAll(() => {
+    repo = initRepo(mkdtempSync(join(tmpdir(), 'flake-diff-adds-')));
+    const other = `other = mk "other-1.0" "echo ${s} > $out";`;
+    without = flake(other);
+    broken = flake(`${other} default = mk "newpkg-0.9" "echo ${s}; exit 3";`);
+    // HEAD: the build log tries to issue a workflow command
+    flake(`${other} default = mk "newpkg-1.0" "echo '::warning::from the build log'; echo ${s} > $out";`);
+  });
+  afterAll(() => {
+    for (const p of built) execFileSync('nix-store', ['--delete', p], { env: nixEnv(), stdio: 'ignore' });
+  });
+
+  it('a pull request that adds it reports every package as added, with a notice', async () => {
+    const log = recordingLog();
+    const report = await flakeDiff(
+      options(repo, { log, lockFiles: ['flake.lock'], installable: '.#default', base: { ref: without, source: 'input', reason: 'x' } }),
+    );
+    built.push(...report.packages!.head);
+    expect(report.packages).toMatchObject({ base: [], baseMissing: expect.stringMatching(/does not provide attribute .*default/) });
+    expect(report.packages!.head).toHaveLength(1);
+    expect(report.packages!.changes).toEqual([{ name: 'newpkg', change: 'added', old: [], new: ['1.0'] }]);
+    expect(report.changed).toBe(true);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'notice',
+        message: expect.stringMatching(new RegExp(`^\\.#default does not evaluate at the base ${without.slice(0, 12)} \\(.*\\): every package at HEAD is reported as added$`)),
+      }),
+    );
+    // the build log streams with workflow commands stopped, resumed after it
+    const info = log.lines.filter((l) => l.level === 'info').map((l) => l.message);
+    const at = info.findIndex((l) => l.includes('::warning::from the build log'));
+    expect(at).toBeGreaterThan(-1);
+    const stops = info.flatMap((l, i) => (/^::stop-commands::[0-9a-f]{32}$/.test(l) ? [i] : []));
+    const stop = stops.filter((i) => i < at).pop()!;
+    expect(stop).toBeDefined();
+    const token = info[stop].slice('::stop-commands::'.length);
+    expect(info.indexOf(`::${token}::`)).toBeGreaterThan(at);
+  });
+
+  it('fails when it does not evaluate at HEAD, or when its build fails at the base', async () => {
+    const missing = await flakeDiff(options(repo, { installable: '.#nope', base: { ref: without, source: 'input', reason: 'x' } })).catch((e) => e);
+    expect(missing).toBeInstanceOf(UserError);
+    expect(missing.message).toMatch(/^nix build .* failed \(exit 1\): .*does not provide attribute .*nope/);
+    const failing = await flakeDiff(options(repo, { installable: '.#default', base: { ref: broken, source: 'input', reason: 'x' } })).catch((e) => e);
+    expect(failing).toBeInstanceOf(UserError);
+    expect(failing.message).toMatch(/builder for '.*newpkg-0\.9\.drv' failed/);
   });
 });
 

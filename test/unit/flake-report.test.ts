@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLock } from '../../src/flake/lock.js';
 import { diffLocks } from '../../src/flake/diff.js';
 import { checkPolicy, DEFAULT_RULES } from '../../src/flake/policy.js';
 import { annotate, failure, parseRules } from '../../src/flake/outcome.js';
 import { recordingLog } from '../../src/log.js';
-import { cell, commentMarker, renderComment, renderMarkdown, REPORT_VERSION, COMMENT_LIMIT, type Report } from '../../src/flake/report.js';
+import { commentMarker, renderComment, renderMarkdown, REPORT_VERSION, COMMENT_LIMIT, type Report } from '../../src/flake/report.js';
+import { cell } from '../../src/markdown.js';
+import { reportPath, writeReport } from '../../src/flake/report-file.js';
 
 const FIX = join(new URL('../fixtures/flake-lock', import.meta.url).pathname);
 const load = (name: string) => parseLock(readFileSync(join(FIX, name), 'utf8'), name);
@@ -113,5 +116,30 @@ describe('step outcome', () => {
   it('an unknown policy rule is an input error naming the rules', () => {
     expect(() => parseRules(['max-age', 'nope'])).toThrow("Input 'policy': unknown rule 'nope' (rules: max-age, supported-branch, ");
     expect(parseRules(['locked'])).toEqual(['locked']);
+  });
+});
+
+describe('the report file', () => {
+  it('is <runner temp>/flake-diff/<step id>.json, with a step id that cannot leave the directory', () => {
+    expect(reportPath('/rt', 'lockdiff')).toBe('/rt/flake-diff/lockdiff.json');
+    expect(reportPath('/rt', undefined)).toBe('/rt/flake-diff/report.json');
+    expect(reportPath('/rt', '')).toBe('/rt/flake-diff/report.json');
+    expect(reportPath('/rt', '../../etc/x')).toBe('/rt/flake-diff/.._.._etc_x.json');
+    expect(reportPath('/rt', '..')).toBe('/rt/flake-diff/__.json');
+    expect(reportPath('/rt', 'a\n::error::b c')).toBe('/rt/flake-diff/a___error__b_c.json');
+  });
+
+  it('writeReport writes the JSON and returns its path', () => {
+    const rt = mkdtempSync(join(tmpdir(), 'flake-report-'));
+    const report = reportFor('all-types.lock', 'all-types-updated.lock');
+    const path = writeReport(report, rt, '__run_2');
+    expect(path).toBe(join(rt, 'flake-diff', '__run_2.json'));
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
+  });
+
+  it('says when the installable is not at the base', () => {
+    const report = reportFor('all-types.lock', 'all-types-updated.lock');
+    report.packages = { installable: '.#new', base: [], head: ['/nix/store/x-new-1.0'], baseMissing: "flake 'x' does not provide attribute <new>", changes: [{ name: 'new', change: 'added', old: [], new: ['1.0'] }] };
+    expect(renderMarkdown(report)).toContain("Not at the base (flake 'x' does not provide attribute &lt;new&gt;): every package is new.");
   });
 });

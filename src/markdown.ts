@@ -1,0 +1,41 @@
+/**
+ * Markdown for job summaries and pull-request comments, built from text we do not
+ * control (input names, store paths, error messages, build output). A table cell
+ * must stay one cell: no newline, no unescaped `|`, no raw HTML, no backtick that
+ * opens or closes a code span.
+ */
+
+/** Untrusted text as one table cell (or one line of prose). */
+export function cell(text: string | undefined): string {
+  if (!text) return '';
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'");
+}
+
+/** Untrusted text as inline code in a cell; empty text gives an empty cell. */
+export function code(text: string | undefined): string {
+  return text ? `\`${cell(text)}\`` : '';
+}
+
+/**
+ * A table: the header cells, then one row per entry. Cells are Markdown already
+ * (pass untrusted parts through `cell`/`code`). `align` marks columns `r` to
+ * right-align them (numbers).
+ */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  align: readonly ('l' | 'r')[] = [],
+): string[] {
+  return [
+    `|${header.map((h) => (h ? ` ${h} ` : ' ')).join('|')}|`,
+    `|${header.map((_, i) => (align[i] === 'r' ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
