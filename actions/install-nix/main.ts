@@ -3,7 +3,7 @@ import { run } from '../../src/runner/index.js';
 import { actionsCacheRestore, actionsCacheSave, cacheServiceAvailable } from '../../src/install/actions-cache.js';
 import { parseSize } from '../../src/install/cache.js';
 import { installNix } from '../../src/install/install.js';
-import { saveStore } from '../../src/install/post.js';
+import { postState, saveNowIfAsked } from '../../src/install/post.js';
 import { installSummary, saveSummary } from '../../src/install/summary.js';
 import { inputs } from './inputs.js';
 
@@ -41,16 +41,10 @@ void run(inputs, async (i, rt) => {
   rt.log.info(`nix.conf (${result.conf.file}):\n${result.conf.shown.replace(/^/gm, '  | ')}`);
   await rt.summary(installSummary(result));
 
-  if (result.cache) {
-    rt.saveState('root', root);
-    rt.saveState('nix-bin-dir', result.nixBinDir);
-    rt.saveState('cache-key', result.cache.key);
-    rt.saveState('cache-hit', String(result.cache.hit));
-    rt.saveState('cache-paths', JSON.stringify(result.cache.paths));
-    if (i['cache-save'] === 'now') {
-      const saved = await saveStore({ root, key: result.cache.key, paths: result.cache.paths, hit: false, nixBinDir: result.nixBinDir, maxBytes, env: rt.env, log: rt.log, cache: actionsCacheSave });
-      rt.log.info(`Store cache: ${saved.reason}`);
-      await rt.summary(saveSummary(result.cache.key, saved));
-    }
+  for (const [k, v] of Object.entries(postState(root, result))) rt.saveState(k, v);
+  const saved = await saveNowIfAsked(root, result, i['cache-save'], { maxBytes, env: rt.env, log: rt.log, cache: actionsCacheSave });
+  if (saved && result.cache) {
+    rt.log.info(`Store cache: ${saved.reason}`);
+    await rt.summary(saveSummary(result.cache.key, saved));
   }
 });

@@ -1,7 +1,7 @@
 import { run } from '../../src/runner/index.js';
 import { actionsCacheSave } from '../../src/install/actions-cache.js';
 import { parseSize } from '../../src/install/cache.js';
-import { saveStore } from '../../src/install/post.js';
+import { saveOptionsFromState, saveStore } from '../../src/install/post.js';
 import { saveSummary } from '../../src/install/summary.js';
 import { inputs } from './inputs.js';
 
@@ -9,21 +9,17 @@ import { inputs } from './inputs.js';
 void run(
   inputs,
   async (i, rt) => {
-    const key = rt.getState('cache-key');
-    if (!i.cache || i['cache-save'] !== 'post' || !key) return;
-    const result = await saveStore({
-      root: rt.getState('root') || '/',
-      key,
-      paths: JSON.parse(rt.getState('cache-paths') || '[]') as string[],
-      hit: rt.getState('cache-hit') === 'true',
-      nixBinDir: rt.getState('nix-bin-dir'),
+    if (!i.cache || i['cache-save'] !== 'post') return;
+    const save = saveOptionsFromState((name) => rt.getState(name), {
       maxBytes: parseSize(i['cache-max-size']),
       env: rt.env,
       log: rt.log,
       cache: actionsCacheSave,
     });
+    if (!save) return;
+    const result = await saveStore(save);
     rt.log.info(`Store cache: ${result.reason}`);
-    await rt.summary(saveSummary(key, result));
+    await rt.summary(saveSummary(save.key, result));
   },
   { post: true },
 );

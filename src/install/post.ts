@@ -48,3 +48,52 @@ export async function saveStore(o: SaveOptions): Promise<SaveResult> {
   if (id === -1) return { saved: false, reason: 'the cache service did not accept the upload (another job may have saved this key first; see the log)', gc };
   return { saved: true, reason: `saved as ${o.key}`, gc };
 }
+
+/**
+ * What the post step needs from the main step, as runner state (strings). Only a
+ * Nix this action installed or restored is cached (`result.cache` is set then).
+ */
+export interface CachedInstall {
+  nixBinDir: string;
+  cache?: { key: string; hit: boolean; paths: string[] };
+}
+
+export function postState(root: string, result: CachedInstall): Record<string, string> {
+  if (!result.cache) return {};
+  return {
+    root,
+    'nix-bin-dir': result.nixBinDir,
+    'cache-key': result.cache.key,
+    'cache-hit': String(result.cache.hit),
+    'cache-paths': JSON.stringify(result.cache.paths),
+  };
+}
+
+type SaveContext = Pick<SaveOptions, 'maxBytes' | 'env' | 'log' | 'cache'>;
+
+/** The save the post step makes from the main step's state; undefined when main cached nothing. */
+export function saveOptionsFromState(get: (name: string) => string, o: SaveContext): SaveOptions | undefined {
+  const key = get('cache-key');
+  if (!key) return undefined;
+  return {
+    ...o,
+    root: get('root') || '/',
+    key,
+    paths: JSON.parse(get('cache-paths') || '[]') as string[],
+    hit: get('cache-hit') === 'true',
+    nixBinDir: get('nix-bin-dir'),
+  };
+}
+
+/**
+ * `cache-save: now`: save the store right after this (re)run of the main step,
+ * for a job that wants it saved before a later step, or when it failed
+ * (`if: failure()`), where the post step does not run. `hit: false`: a rerun finds
+ * Nix already installed and restores nothing, so whether the key is already saved
+ * is asked of the cache itself (saveStore's lookup). Undefined when there is
+ * nothing to do.
+ */
+export async function saveNowIfAsked(root: string, result: CachedInstall, when: 'post' | 'now' | 'never', o: SaveContext): Promise<SaveResult | undefined> {
+  if (when !== 'now' || !result.cache) return undefined;
+  return saveStore({ ...o, root, key: result.cache.key, paths: result.cache.paths, hit: false, nixBinDir: result.nixBinDir });
+}

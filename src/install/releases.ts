@@ -5,6 +5,9 @@ import type { NixSystem } from './platform.js';
 
 export const OFFICIAL_RELEASES_URL = 'https://releases.nixos.org/nix';
 
+/** How the table itself gets entries: only from the official files, by the script. */
+const TABLE_FILL = 'the table is filled from the official .sha256 files by scripts/update-nix-releases (run where the internet is)';
+
 export type ReleaseTable = Record<string, Record<string, ReleaseEntry>>;
 
 /** What to download and the hash it must have, and why we trust that hash. */
@@ -112,8 +115,10 @@ export async function resolveTarball(o: ResolveOptions): Promise<TarballSource> 
   }
   const version = o.version ?? newestVersion(table, o.system);
   if (!version) {
-    throw new UserError(`The pinned release table has no Nix release for ${o.system}`, {
-      hint: 'Pin one with installer-url and installer-sha256',
+    throw new UserError(`The pinned release table of this action has no Nix release for ${o.system}, so there is no default version`, {
+      hint:
+        `Set nix-version and pin its hash with installer-url: ${officialTarballUrl('<version>', o.system, o.releasesUrl)} and installer-sha256: <sha256 of that file>, ` +
+        `or set nix-version with trust-upstream-sha256: true to trust the official .sha256 file fetched over TLS (logged as a warning); ${TABLE_FILL}`,
     });
   }
   const url = officialTarballUrl(version, o.system, o.releasesUrl);
@@ -137,6 +142,6 @@ export async function resolveTarball(o: ResolveOptions): Promise<TarballSource> 
   throw new UserError(`Nix ${version} for ${o.system} is not in the pinned release table of this action (it has: ${known || 'none'})`, {
     hint:
       `Pin the hash yourself with installer-url: ${url} and installer-sha256: <sha256 of that file>, ` +
-      'or set trust-upstream-sha256: true to trust the official .sha256 file fetched over TLS',
+      `or set trust-upstream-sha256: true to trust the official .sha256 file fetched over TLS (logged as a warning); ${TABLE_FILL}`,
   });
 }

@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBundle, runnerFiles } from '../helpers/bundle.js';
+import { copyBundle, worldReadable, type BundleCopy } from '../helpers/bundle-copy.js';
 import { startCacheService, type CacheService } from '../helpers/cache-service.js';
 import { NIX_TEST_CONF, nixEnv, salt } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
@@ -178,7 +179,7 @@ it('a version missing from the pinned table fails with one error saying how to p
   expect(r.code).toBe(1);
   expect(r.annotations).toHaveLength(1);
   expect(r.annotations[0].level).toBe('error');
-  expect(r.annotations[0].message).toMatch(/^Nix 9\.9\.9 for \S+ is not in the pinned release table of this action \(it has: [\d., ]+\)\. Pin the hash yourself with installer-url: https:\/\/releases\.nixos\.org\/nix\/nix-9\.9\.9\/nix-9\.9\.9-\S+\.tar\.xz and installer-sha256/);
+  expect(r.annotations[0].message).toMatch(/^Nix 9\.9\.9 for \S+ is not in the pinned release table of this action \(it has: [^)]+\)\. Pin the hash yourself with installer-url: https:\/\/releases\.nixos\.org\/nix\/nix-9\.9\.9\/nix-9\.9\.9-\S+\.tar\.xz and installer-sha256/);
   expect(r.outputs).toEqual({});
   expect(existsSync(join(s.root, 'nix'))).toBe(false);
 });
@@ -224,7 +225,17 @@ describe('as an unprivileged runner user, as on GitHub-hosted runners', () => {
   // As root (this machine), the bundle runs as uid 65534; as a non-root CI user, as that user.
   const isRoot = process.getuid?.() === 0;
   const USER = isRoot ? 65534 : process.getuid!();
-  const as = isRoot ? { uid: USER, gid: USER } : {};
+  // Node and the bundle are copied out of the checkout: a CI clone under /root (0700) is unreadable to uid 65534.
+  let copy: BundleCopy;
+  let as: { uid?: number; gid?: number; node: string; distDir: string };
+  beforeAll(() => {
+    copy = copyBundle('install-nix');
+    as = { ...(isRoot ? { uid: USER, gid: USER } : {}), node: copy.node, distDir: copy.distDir };
+    for (const f of [copy.node, join(copy.distDir, 'install-nix', 'index.js'), join(copy.distDir, 'install-nix', 'post.js')]) {
+      expect({ f, readable: worldReadable(f) }).toEqual({ f, readable: true });
+    }
+  });
+  afterAll(() => copy?.cleanup());
   function unprivileged(rootWritable: boolean) {
     const s = setup();
     mkdirSync(join(s.root, 'home'));
@@ -256,7 +267,7 @@ describe('as an unprivileged runner user, as on GitHub-hosted runners', () => {
 
   it('a root it cannot write: sudo -n makes <root>/nix its own, or the step says what to do', async () => {
     const { s, files } = unprivileged(false);
-    const sudo = spawnSync('sudo', ['-n', 'true'], { ...as });
+    const sudo = spawnSync('sudo', ['-n', 'true'], { uid: as.uid, gid: as.gid });
     const r = await bundle('install-nix', { inputs: mirror(), env: s.env, cwd: s.workspace, files, ...as });
     expect(r.stdout).toMatch(/Verified SHA-256/);
     if (sudo.status === 0) {

@@ -102,11 +102,15 @@ export async function runBundle(
     /** Run as this user and group (as root only), e.g. to test an unprivileged runner user. */
     uid?: number;
     gid?: number;
+    /** Node and dist folder to use instead of the checkout's (see copyBundle in bundle-copy.ts). */
+    node?: string;
+    distDir?: string;
   } = {},
 ): Promise<BundleRun> {
-  const bundle = join(ROOT, 'dist', action, `${options.entry ?? 'index'}.js`);
+  const bundle = join(options.distDir ?? join(ROOT, 'dist'), action, `${options.entry ?? 'index'}.js`);
+  const node = options.node ?? NODE24;
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
-  if (!existsSync(NODE24)) throw new Error(`${NODE24} is missing: npm ci installs the node@24 package`);
+  if (!existsSync(node)) throw new Error(`${node} is missing: npm ci installs the node@24 package`);
   const files = options.files ?? runnerFiles(options.event ?? {});
   if (options.event !== undefined && options.files) writeFileSync(files.event, JSON.stringify(options.event));
   const env: NodeJS.ProcessEnv = {
@@ -139,7 +143,7 @@ export async function runBundle(
     for (const [k, v] of Object.entries(parseFileCommands(readFileSync(files.state, 'utf8')))) env[`STATE_${k}`] = v;
   }
   for (const [k, v] of Object.entries(options.inputs ?? {})) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
-  const child = spawn(NODE24, [bundle], { cwd: options.cwd ?? files.dir, env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
+  const child = spawn(node, [bundle], { cwd: options.cwd ?? files.dir, env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c.toString()));

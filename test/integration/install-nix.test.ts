@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { recordingLog } from '../../src/log.js';
 import { installNix, type InstallOptions } from '../../src/install/install.js';
-import { saveStore } from '../../src/install/post.js';
+import { postState, saveNowIfAsked, saveOptionsFromState, saveStore } from '../../src/install/post.js';
 import { installSummary } from '../../src/install/summary.js';
 import { storeSize } from '../../src/install/cache.js';
 import { resolveInRoot } from '../../src/install/root.js';
@@ -416,6 +416,43 @@ describe('store cache: restore, GC down to cache-max-size, save (local cache ser
     const again = await saveStore({ root, key: second.cache!.key, paths: second.cache!.paths, hit: true, nixBinDir: second.nixBinDir, maxBytes: 1 << 30, env: nixEnv(), log, cache: actionsCacheSave });
     expect(again).toMatchObject({ saved: false });
     expect(service.entries).toHaveLength(1);
+  });
+
+  it('cache-save: now saves from the core right after installing; the state hands the post step the same save', async () => {
+    const { actionsCacheRestore, actionsCacheSave } = await import('../../src/install/actions-cache.js');
+    const ws = tmp('install-nix-ws-now-');
+    writeFileSync(join(ws, 'flake.lock'), `{"salt":"${salt()}"}`);
+    const root = newRoot();
+    const result = await installNix(options(root, { cache: actionsCacheRestore(ws) }));
+    expect(result.cache?.hit).toBe(false);
+    const ctx = { maxBytes: 1 << 30, env: nixEnv(), log: recordingLog(), cache: actionsCacheSave };
+
+    // What main saves as state is what post reads back: the same save.
+    const state = postState(root, result);
+    expect(state).toEqual({
+      root,
+      'nix-bin-dir': result.nixBinDir,
+      'cache-key': result.cache!.key,
+      'cache-hit': 'false',
+      'cache-paths': JSON.stringify(result.cache!.paths),
+    });
+    expect(saveOptionsFromState((n) => state[n] ?? '', ctx)).toEqual({ ...ctx, root, key: result.cache!.key, paths: result.cache!.paths, hit: false, nixBinDir: result.nixBinDir });
+    expect(postState(root, { nixBinDir: result.nixBinDir })).toEqual({});
+    expect(saveOptionsFromState(() => '', ctx)).toBeUndefined();
+
+    // post / never: main saves nothing.
+    const before = service.requests.length;
+    expect(await saveNowIfAsked(root, result, 'post', ctx)).toBeUndefined();
+    expect(await saveNowIfAsked(root, result, 'never', ctx)).toBeUndefined();
+    expect(await saveNowIfAsked(root, { nixBinDir: result.nixBinDir }, 'now', ctx)).toBeUndefined();
+    expect(service.requests.length).toBe(before);
+
+    // now: saved at once; a second time the cache already holds the key.
+    const now = await saveNowIfAsked(root, result, 'now', ctx);
+    expect(now).toMatchObject({ saved: true, reason: `saved as ${result.cache!.key}` });
+    expect(service.entries.filter((e) => e.key === result.cache!.key && e.finalized)).toHaveLength(1);
+    expect(await saveNowIfAsked(root, result, 'now', ctx)).toMatchObject({ saved: false, reason: `the cache already holds ${result.cache!.key}` });
+    expect(service.entries.filter((e) => e.key === result.cache!.key)).toHaveLength(1);
   });
 });
 

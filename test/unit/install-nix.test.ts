@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
@@ -22,18 +22,29 @@ describe('platform', () => {
 });
 
 describe('the pinned release table', () => {
-  it('holds only lower-case SHA-256 hex with a source for each supported system', () => {
+  const tableFile = new URL('../../src/install/releases-table.ts', import.meta.url);
+  const scriptFile = new URL('../../scripts/update-nix-releases.mjs', import.meta.url);
+
+  it('is exactly what scripts/update-nix-releases writes: its header, and only hashes fetched from the official .sha256 files', () => {
+    const text = readFileSync(tableFile, 'utf8');
+    // The script's template, from the header comment to the table's opening line.
+    const script = readFileSync(scriptFile, 'utf8');
+    const template = script.slice(script.indexOf('`/**') + 1, script.indexOf('${body}'));
+    expect(template).toMatch(/^\/\*\*\n \* The pinned release table/);
+    expect(text.startsWith(template)).toBe(true);
+    expect(text.slice(template.length)).toMatch(/^(  '[^']+': \{\n(    '[^']+': \{\n      sha256: '[0-9a-f]{64}',\n      source: '[^'\n]+',\n    \},\n)+  \},\n)*\};\n$/);
     for (const [version, systems] of Object.entries(NIX_RELEASES)) {
       expect(version).toMatch(/^\d+\.\d+\.\d+$/);
       for (const [system, entry] of Object.entries(systems)) {
         expect(['x86_64-linux', 'aarch64-linux', 'aarch64-darwin']).toContain(system);
         expect(entry.sha256).toMatch(/^[0-9a-f]{64}$/);
-        expect(entry.source).toContain(`https://releases.nixos.org/nix/nix-${version}/install`);
+        // The script's own wording: the .sha256 it fetched, and the install script it checked.
+        expect(entry.source).toMatch(
+          new RegExp(`^https://releases\\.nixos\\.org/nix/nix-${version}/nix-${version}-${system}\\.tar\\.xz\\.sha256 \\(fetched \\d{4}-\\d\\d-\\d\\d; also in https://releases\\.nixos\\.org/nix/nix-${version}/install\\)$`),
+        );
       }
     }
-    // No two entries share a hash (a copy-paste slip would).
-    const all = Object.values(NIX_RELEASES).flatMap((s) => Object.values(s).map((e) => e.sha256));
-    expect(new Set(all).size).toBe(all.length);
+    expect(text).not.toMatch(/search index|stored copy/i);
   });
 
   it('defaults to the newest version with an entry for the system', () => {
@@ -68,6 +79,34 @@ describe('resolveTarball', () => {
       /not in the pinned release table of this action \(it has: 2\.30\.0\)/,
     );
     expect(fetched).toEqual([]);
+  });
+
+  it('an empty table (as shipped before the update workflow has run) fails with every way to pin, and fetches nothing', async () => {
+    const fetched: string[] = [];
+    const fetchText = async (url: string) => {
+      fetched.push(url);
+      return HEX;
+    };
+    const noDefault = await resolveTarball({ system: 'x86_64-linux', table: {}, fetchText }).catch((e) => e);
+    expect(noDefault).toBeInstanceOf(UserError);
+    expect(noDefault.oneLine).toBe(
+      'The pinned release table of this action has no Nix release for x86_64-linux, so there is no default version. ' +
+        'Set nix-version and pin its hash with installer-url: https://releases.nixos.org/nix/nix-<version>/nix-<version>-x86_64-linux.tar.xz and installer-sha256: <sha256 of that file>, ' +
+        'or set nix-version with trust-upstream-sha256: true to trust the official .sha256 file fetched over TLS (logged as a warning); ' +
+        'the table is filled from the official .sha256 files by scripts/update-nix-releases (run where the internet is)',
+    );
+    // With a version but no entry: the same three ways, naming the exact file.
+    const missing = await resolveTarball({ system: 'aarch64-linux', version: '2.34.6', table: {}, fetchText }).catch((e) => e);
+    expect(missing).toBeInstanceOf(UserError);
+    expect(missing.oneLine).toMatch(/^Nix 2\.34\.6 for aarch64-linux is not in the pinned release table of this action \(it has: none\)\. /);
+    expect(missing.oneLine).toContain('installer-url: https://releases.nixos.org/nix/nix-2.34.6/nix-2.34.6-aarch64-linux.tar.xz and installer-sha256');
+    expect(missing.oneLine).toContain('trust-upstream-sha256: true');
+    expect(missing.oneLine).toContain('scripts/update-nix-releases');
+    expect(fetched).toEqual([]);
+    // The opt-in is what makes an empty table usable: the official .sha256, fetched.
+    const trusted = await resolveTarball({ system: 'aarch64-linux', version: '2.34.6', table: {}, trustUpstreamSha256: true, fetchText });
+    expect(trusted).toMatchObject({ sha256: HEX, trust: 'upstream' });
+    expect(fetched).toEqual(['https://releases.nixos.org/nix/nix-2.34.6/nix-2.34.6-aarch64-linux.tar.xz.sha256']);
   });
 
   it('trust-upstream-sha256 refuses plain http to a remote host', async () => {
