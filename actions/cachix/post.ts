@@ -4,6 +4,7 @@ import { inputs } from './inputs.js';
 import { toCacheInputs } from './step-inputs.js';
 
 // Pushes what the job added to the store; a failure is a warning unless fail-on-push-error.
+// What was pushed goes to the job summary (and the log).
 void run(
   inputs,
   async (i, rt) => {
@@ -13,8 +14,7 @@ void run(
       { env: rt.env, log: rt.log, runnerTemp: rt.context.runnerTemp, eventName: rt.context.eventName, event: rt.context.event },
       state,
     );
-    rt.setOutput('pushed', result.outputs.pushed);
-    rt.setOutput('push-mode', result.outputs['push-mode']);
+    // No outputs here: a post step runs after every step of the job, so none could read them.
     if (result.summary) await rt.summary(result.summary);
   },
   { post: true },

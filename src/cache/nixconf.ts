@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { homedir, userInfo } from 'node:os';
 import { UserError } from '../errors.js';
 import { run, tail } from '../process/run.js';
@@ -200,10 +201,7 @@ export async function writeCacheConfig(
   const conf = replaceBlock(old, renderBlock(settings, netrcFile));
   if (!target.privileged) {
     mkdirSync(dirname(target.file), { recursive: true });
-    if (netrcFile && netrcText !== undefined) {
-      writeFileSync(netrcFile, netrcText, { mode: 0o600 });
-      chmodSync(netrcFile, 0o600); // an existing file keeps its mode on write
-    }
+    if (netrcFile && netrcText !== undefined) writeSecretFile(netrcFile, netrcText);
     writeFileSync(target.file, conf);
     return { target, netrcFile, restartedDaemon: false };
   }
@@ -220,6 +218,23 @@ export async function writeCacheConfig(
       : ['systemctl', 'restart', 'nix-daemon'];
   await sudo(restart);
   return { target, netrcFile, restartedDaemon: true };
+}
+
+/**
+ * Writes a file holding secrets as a NEW 0600 file beside `path`, then renames it
+ * over `path`. Writing into the existing file would put the tokens in it under its
+ * old mode (an existing file keeps its mode on write) until a chmod, and through
+ * any link at `path` into another file; a rename does neither.
+ */
+function writeSecretFile(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 async function sudo(args: string[], input?: string): Promise<void> {

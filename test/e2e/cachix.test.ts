@@ -71,6 +71,16 @@ afterAll(async () => {
   await api?.stop();
 });
 
+
+/** The mode and pushed count of the post step's push table in the job summary. */
+function pushedInSummary(summary: string): { mode: string; pushed: number } | undefined {
+  const lines = summary.split('\n');
+  const head = lines.findIndex((l) => /^\| mode \| target \| new paths offered \| filtered out \| pushed \|/.test(l));
+  if (head < 0) return undefined;
+  const cells = lines[head + 2].split(/(?<!\\)\|/).map((c) => c.trim());
+  return { mode: cells[1], pushed: Number(cells[5]) };
+}
+
 it('main configures the Cachix cache and post pushes what the job built, signed', async () => {
   const env = confEnv();
   const pushDir = mkdtempSync(join(root, 'push-'));
@@ -91,11 +101,13 @@ it('main configures the Cachix cache and post pushes what the job built, signed'
   expect(main.state.snapshot).toMatch(/store-before\.txt$/);
 
   const out = await buildStep(env, 'x');
+  writeFileSync(main.files.output, ''); // what main wrote; the post step must add nothing
   const post = await runBundle('cachix', { entry: 'post', inputs, env, files: main.files });
   expect(post.code).toBe(0);
   noStack(post);
   expect(post.annotations).toEqual([]);
-  expect(post.outputs).toEqual({ pushed: '1', 'push-mode': 'nix-copy' });
+  expect(post.outputs).toEqual({});
+  expect(pushedInSummary(post.summary)).toEqual({ mode: 'nix-copy', pushed: 1 });
   const narinfo = readFileSync(join(pushDir, `${out.slice(11, 43)}.narinfo`), 'utf8');
   expect(narinfo).toMatch(new RegExp(`^Sig: push-${s}:`, 'm'));
   expect(post.summary).toContain('### Nix binary cache push');
@@ -122,10 +134,11 @@ it('on a fork pull request without secrets: reads, says why in one notice, pushe
   expect(main.outputs).toEqual({ pushed: '0', 'push-mode': 'none' });
   expect(readFileSync(env.NIX_USER_CONF_FILES!, 'utf8')).toContain(`extra-trusted-public-keys = ${cacheKey.public}`);
   await buildStep(env, 'y');
+  writeFileSync(main.files.output, ''); // what main wrote; the post step must add nothing
   const post = await runBundle('cachix', { entry: 'post', inputs, env, files: main.files, event, eventName: 'pull_request' });
   expect(post.code).toBe(0);
   expect(post.annotations).toEqual([]);
-  expect(post.outputs).toEqual({ pushed: '0', 'push-mode': 'none' });
+  expect(post.outputs).toEqual({});
   expect(cache.requests.filter((r) => r.method === 'PUT')).toEqual([]);
 });
 
@@ -141,16 +154,19 @@ it('a failing push is one warning and a green step; with fail-on-push-error it f
     const main = await runBundle('cachix', { inputs, env });
     expect(main.code).toBe(0);
     await buildStep(env, 'x');
+    writeFileSync(main.files.output, ''); // what main wrote; the post step must add nothing
     const post = await runBundle('cachix', { entry: 'post', inputs, env, files: main.files });
     expect(post.code).toBe(0);
     expect(post.annotations.map((a) => a.level)).toEqual(['warning']);
     expect(post.annotations[0].message).toMatch(new RegExp(`^Pushing to ${srv.url} failed: .*503.*set fail-on-push-error: true to fail it\\)$`));
-    expect(post.outputs).toEqual({ pushed: '0', 'push-mode': 'nix-copy' });
+    expect(post.outputs).toEqual({});
+    expect(pushedInSummary(post.summary)).toEqual({ mode: 'nix-copy', pushed: 0 });
 
     const strict = { ...inputs, 'fail-on-push-error': 'true' };
     await absent('x');
     const main2 = await runBundle('cachix', { inputs: strict, env });
     await buildStep(env, 'x');
+    writeFileSync(main2.files.output, ''); // what main wrote; the post step must add nothing
     const post2 = await runBundle('cachix', { entry: 'post', inputs: strict, env, files: main2.files });
     expect(post2.code).toBe(1);
     expect(post2.annotations.map((a) => a.level)).toEqual(['error']);
@@ -181,10 +197,12 @@ it('pushes to Cachix through the cachix CLI when it is on PATH, secrets by envir
   expect(main.outputs).toEqual({ pushed: '0', 'push-mode': 'cachix' });
   expect(api.requests.at(-1)?.authorization).toBe(`Bearer ${token}`);
   const out = await buildStep(env, 'y');
+  writeFileSync(main.files.output, ''); // what main wrote; the post step must add nothing
   const post = await runBundle('cachix', { entry: 'post', inputs, env, files: main.files });
   expect(post.code).toBe(0);
   expect(post.annotations).toEqual([]);
-  expect(post.outputs).toEqual({ pushed: '1', 'push-mode': 'cachix' });
+  expect(post.outputs).toEqual({});
+  expect(pushedInSummary(post.summary)).toEqual({ mode: 'cachix', pushed: 1 });
   expect(readFileSync(record, 'utf8')).toBe(`args: push e2e-${s}\ntoken: set\n`);
   expect(readFileSync(`${record}.paths`, 'utf8')).toBe(`${out}\n`);
   expect((main.stdout + post.stdout).replace(/::add-mask::.*/g, '')).not.toContain(token);

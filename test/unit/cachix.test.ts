@@ -1,5 +1,8 @@
+import { linkSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseCachixCache } from '../../src/cache/cachix-api.js';
-import { checkConfig, chooseConfTarget, isTrusted, mergeNetrc, renderBlock, replaceBlock } from '../../src/cache/nixconf.js';
+import { checkConfig, chooseConfTarget, isTrusted, mergeNetrc, renderBlock, replaceBlock, writeCacheConfig } from '../../src/cache/nixconf.js';
 import { applyFilter, cachixPushedPaths, copiedPaths, forkOf, planPush, withSecretKey } from '../../src/cache/push.js';
 import { checkFilter, checkPublicKey, isNixSecretKey } from '../../src/cache/validate.js';
 import { UserError } from '../../src/errors.js';
@@ -86,6 +89,26 @@ describe('nix.conf block and netrc', () => {
       `max-jobs = 4\nsandbox = true\n# BEGIN vig-os/nix-actions/cachix\nextra-substituters = https://c\nextra-trusted-public-keys = ${PK}\nnetrc-file = /n/netrc\n# END vig-os/nix-actions/cachix\n`,
     );
   });
+  it('writes the netrc as a new 0600 file renamed over the old one: never into the old file, its mode or its links', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cachix-netrc-'));
+    const netrc = join(dir, 'netrc');
+    writeFileSync(netrc, 'machine other.example.org login me password keepme\n', { mode: 0o644 });
+    // Another name for the same file (a hard link): writing in place would put the token there too.
+    const other = join(dir, 'netrc-copy');
+    linkSync(netrc, other);
+    const inode = statSync(netrc).ino;
+    const token = 'tok-secret-1234';
+    const target = { file: join(dir, 'nix.conf'), scope: 'user' as const, reason: 'test', privileged: false };
+    const written = await writeCacheConfig({ substituters: ['https://a'], publicKeys: [PK], netrc: [{ machine: 'cache.example.org', password: token }] }, target, {});
+    expect(written.netrcFile).toBe(netrc);
+    expect(statSync(netrc).mode & 0o777).toBe(0o600);
+    expect(statSync(netrc).ino).not.toBe(inode);
+    expect(readFileSync(netrc, 'utf8')).toBe(`machine other.example.org login me password keepme\nmachine cache.example.org password ${token}\n`);
+    expect(readFileSync(other, 'utf8')).toBe('machine other.example.org login me password keepme\n');
+    expect(readdirSync(dir).sort()).toEqual(['netrc', 'netrc-copy', 'nix.conf']); // no temporary file left
+    expect(readFileSync(target.file, 'utf8')).toContain(`netrc-file = ${netrc}`);
+  });
+
   it('merges netrc entries token-wise, replacing our hosts and keeping default last', () => {
     const existing = 'machine a.cachix.org\n  password old\nmachine other login me password p\ndefault login anon password x\n';
     expect(mergeNetrc(existing, [{ machine: 'a.cachix.org', password: 'new' }])).toBe(
