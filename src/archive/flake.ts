@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import type { Nix } from '../nix/nix.js';
+import { flattenInputs, parseLock } from '../flake/lock.js';
 
 /** `github:o/r?dir=x#attr` -> flake reference and attribute path (default `default`). */
 export function splitInstallable(installable: string): { flakeRef: string; attr: string } {
@@ -44,7 +45,7 @@ export interface FlakeSources {
   storePaths: string[];
 }
 
-interface ArchiveJson {
+export interface ArchiveJson {
   path: string;
   inputs?: Record<string, ArchiveJson>;
 }
@@ -58,53 +59,49 @@ function lockedUrl(locked: Record<string, any>): string | undefined {
 }
 
 /**
+ * The locked inputs of a flake with the store path `nix flake archive` copied each
+ * to. The lock (`nix flake metadata`'s `locks`) is read with src/flake/lock.ts like
+ * every other reader, so follows are resolved the same way and a cycle or a
+ * dangling follows is a LockError naming the input, never a stack overflow. Each
+ * node is listed once, under the first input path that reaches it in Nix's
+ * flattened order; the archive JSON is a tree by input name along the same paths.
+ */
+export function lockedInputsOf(locks: unknown, archive: ArchiveJson | undefined, flakeRef: string): LockedInput[] {
+  if (locks === undefined || locks === null) return [];
+  // Rendered as Nix writes flake.lock (two-space indent), so an error's line points near the node.
+  const lock = parseLock(JSON.stringify(locks, null, 2), `flake.lock of ${flakeRef}`);
+  const inputs: LockedInput[] = [];
+  const seen = new Set<string>();
+  for (const flat of flattenInputs(lock)) {
+    if (flat.follows || seen.has(flat.node.key)) continue;
+    seen.add(flat.node.key);
+    let sub: ArchiveJson | undefined = archive;
+    for (const name of flat.path) sub = sub?.inputs?.[name];
+    const locked = (flat.node.locked ?? {}) as Record<string, any>;
+    inputs.push({
+      input: flat.path.join('/'),
+      node: flat.node.key,
+      type: locked.type,
+      url: lockedUrl(locked),
+      rev: locked.rev,
+      narHash: locked.narHash,
+      lastModified: locked.lastModified,
+      path: sub?.path,
+      locked,
+    });
+  }
+  return inputs;
+}
+
+/**
  * `nix flake archive --json` copies the flake and every input into the store and
  * names their store paths; `nix flake metadata --json` gives the lock (rev,
- * narHash) of each. Both are walked together by input name, following `follows`.
+ * narHash) of each.
  */
 export async function flakeSources(nix: Nix, flakeRef: string): Promise<FlakeSources> {
   const meta = await nix.json<any>(['flake', 'metadata', '--json', '--', flakeRef], `nix flake metadata ${flakeRef}`);
   const archive = await nix.json<ArchiveJson>(['flake', 'archive', '--json', '--', flakeRef], `nix flake archive ${flakeRef}`);
-  const nodes: Record<string, any> = meta?.locks?.nodes ?? {};
-  const rootName: string = meta?.locks?.root ?? 'root';
-  const resolve = (ref: string | string[]): string | undefined => {
-    if (typeof ref === 'string') return ref;
-    // `follows`: a path of input names from the root
-    let node = rootName;
-    for (const name of ref) {
-      const next = nodes[node]?.inputs?.[name];
-      if (next === undefined) return undefined;
-      const r = resolve(next);
-      if (!r) return undefined;
-      node = r;
-    }
-    return node;
-  };
-  const inputs: LockedInput[] = [];
-  const seen = new Set<string>();
-  const walk = (nodeName: string, arch: ArchiveJson | undefined, prefix: string) => {
-    for (const [name, ref] of Object.entries<any>(nodes[nodeName]?.inputs ?? {})) {
-      const child = resolve(ref);
-      if (!child || seen.has(child)) continue;
-      seen.add(child);
-      const locked = (nodes[child]?.locked ?? {}) as Record<string, any>;
-      const sub = arch?.inputs?.[name];
-      const input = prefix ? `${prefix}/${name}` : name;
-      inputs.push({
-        input,
-        node: child,
-        type: locked.type,
-        url: lockedUrl(locked),
-        rev: locked.rev,
-        narHash: locked.narHash,
-        lastModified: locked.lastModified,
-        path: sub?.path,
-        locked,
-      });
-      walk(child, sub, input);
-    }
-  };
-  walk(rootName, archive, '');
+  const inputs = lockedInputsOf(meta?.locks, archive, flakeRef);
   const storePaths = new Set<string>([archive.path]);
   const collect = (a: ArchiveJson | undefined) => {
     for (const sub of Object.values(a?.inputs ?? {})) {

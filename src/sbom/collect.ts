@@ -12,6 +12,7 @@ import {
   type PathInfo,
 } from '../nix/index.js';
 import { detectImage, imageClosure } from '../image/index.js';
+import { flattenInputs, parseLock } from '../flake/lock.js';
 import type { FlakeInputInfo } from './model.js';
 
 /**
@@ -215,50 +216,46 @@ async function flakeMetadata(nix: Nix, ref: string, log: Log): Promise<NixFacts[
     }
     throw e;
   }
-  return { ref, lastModified: typeof json.lastModified === 'number' ? json.lastModified : undefined, inputs: lockedInputs(json.locks) };
+  return { ref, lastModified: typeof json.lastModified === 'number' ? json.lastModified : undefined, inputs: lockedInputs(json.locks, ref) };
 }
 
 /**
- * Walks flake.lock's node graph from the root, naming each locked node by the first
- * input path that reaches it (`nixpkgs`, `utils/systems`); `follows` entries point
- * at nodes already listed, so every node appears once.
+ * The locked inputs of a flake, from `nix flake metadata --json`'s `locks` (the
+ * flake.lock object). Read with src/flake/lock.ts like every other reader of a lock,
+ * so follows, cycles and malformed locks behave the same everywhere: a lock that
+ * does not hold together is a LockError naming the node, not a silently shorter list.
+ * Each locked node is listed once, under the first input path that reaches it in
+ * Nix's flattened order (`nixpkgs`, `utils/systems`); a follows is not a node of its
+ * own (its target is listed under its own path). Nodes that carry no pin (the root,
+ * an unlocked input) are left out.
  */
-export function lockedInputs(locks: any): FlakeInputInfo[] {
-  const nodes: Record<string, any> = locks?.nodes ?? {};
-  const rootKey: string = locks?.root ?? 'root';
-  const seen = new Map<string, string>();
-  const queue: [string, string][] = [[rootKey, '']];
-  while (queue.length) {
-    const [key, path] = queue.shift()!;
-    const node = nodes[key];
-    if (!node) continue;
-    for (const name of Object.keys(node.inputs ?? {}).sort()) {
-      const target = node.inputs[name];
-      if (typeof target !== 'string') continue; // a follows path: the node is reached elsewhere
-      if (seen.has(target)) continue;
-      const inputPath = path ? `${path}/${name}` : name;
-      seen.set(target, inputPath);
-      queue.push([target, inputPath]);
-    }
-  }
+export function lockedInputs(locks: unknown, ref = 'the flake'): FlakeInputInfo[] {
+  if (locks === undefined || locks === null) return [];
+  // Rendered as Nix writes flake.lock (two-space indent), so an error's line points near the node.
+  const lock = parseLock(JSON.stringify(locks, null, 2), `flake.lock of ${ref}`);
+  const seen = new Set<string>();
   const out: FlakeInputInfo[] = [];
-  for (const [key, inputPath] of seen) {
-    const locked = nodes[key]?.locked;
-    if (!locked) continue; // a non-flake or unlocked input carries no pin to report
+  for (const input of flattenInputs(lock)) {
+    if (input.follows || seen.has(input.node.key)) continue;
+    seen.add(input.node.key);
+    const locked = input.node.locked;
+    if (!locked) continue;
     out.push({
-      inputPath,
-      type: String(locked.type ?? ''),
-      owner: locked.owner,
-      repo: locked.repo,
-      url: locked.url ?? (locked.path ? `path:${locked.path}` : undefined),
-      ref: locked.ref,
-      rev: locked.rev,
-      narHash: locked.narHash,
+      inputPath: input.path.join('/'),
+      type: String(locked.type),
+      owner: str(locked.owner),
+      repo: str(locked.repo),
+      url: str(locked.url) ?? (locked.path !== undefined ? `path:${locked.path}` : undefined),
+      ref: str(locked.ref),
+      rev: str(locked.rev),
+      narHash: str(locked.narHash),
       lastModified: typeof locked.lastModified === 'number' ? locked.lastModified : undefined,
     });
   }
   return out.sort((a, b) => (a.inputPath < b.inputPath ? -1 : 1));
 }
+
+const str = (v: string | number | boolean | undefined): string | undefined => (v === undefined ? undefined : String(v));
 
 function clip(s: string): string {
   const one = s.replace(/[\r\n]+/g, ' ');

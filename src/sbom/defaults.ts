@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError, UserError } from '../errors.js';
 import type { RunContext } from '../github/context.js';
 
 /**
@@ -55,4 +55,37 @@ export function resolveParty(inputName: 'supplier' | 'author', value: string | u
 
 export function namespaceBase(context: RunContext): string {
   return context.repository ? `${context.serverUrl}/${context.repository}` : 'https://spdx.org/spdxdocs/nix-actions';
+}
+
+/** The image an SBOM is attested to (`attest: true`). */
+export interface AttestSubject {
+  name: string;
+  /** sha256:<64 hex digits> */
+  digest: string;
+}
+
+/**
+ * Checks the attest inputs before any work is done: `attest: true` needs the image
+ * digest (publish's `digest` output) and the image name it belongs to. Undefined
+ * when not attesting (the subject inputs are then ignored).
+ */
+export function resolveAttestSubject(input: { attest: boolean; subjectName?: string; subjectDigest?: string }): AttestSubject | undefined {
+  if (!input.attest) return undefined;
+  const digest = input.subjectDigest?.trim() ?? '';
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new InputError('subject-digest', "attest: true needs the image digest as sha256:<64 hex digits> (the publish step's digest output)");
+  }
+  const name = input.subjectName?.trim() ?? '';
+  if (!name) throw new InputError('subject-name', 'attest: true needs the image name the digest belongs to (e.g. ghcr.io/owner/image)');
+  if (/[\s\u0000-\u001f\u007f]/.test(name) || name.startsWith('-') || name.length > 500) {
+    throw new InputError('subject-name', 'must be an image name such as ghcr.io/owner/image: one word, no whitespace or control characters, not starting with -');
+  }
+  return { name, digest };
+}
+
+/** An SBOM over the attestation size limit cannot be attested: say so rather than send it. */
+export function assertAttestable(oversized: readonly { path: string }[]): void {
+  if (oversized.length) {
+    throw new UserError(`${oversized[0].path} is over the 16 MiB attestation limit`, { hint: 'Use scope: runtime, or attest: false' });
+  }
 }

@@ -5,7 +5,7 @@ import { buildModel, contentUuid, lockedInputs, parseEndOfSupport, resolveTimest
 import { parseFormats, renderDocuments } from '../../src/sbom/index.js';
 import { licenseRef, licensesFromMeta, spdxExpression } from '../../src/sbom/license.js';
 import { nixPurl, purl } from '../../src/sbom/purl.js';
-import { resolveParty, resolveTarget } from '../../src/sbom/defaults.js';
+import { assertAttestable, resolveAttestSubject, resolveParty, resolveTarget } from '../../src/sbom/defaults.js';
 import { summaryMarkdown } from '../../src/sbom/summary.js';
 import { spdxJson } from '../../src/sbom/spdx.js';
 import { cyclonedxJson } from '../../src/sbom/cyclonedx.js';
@@ -124,6 +124,29 @@ describe('defaults from the build step and the repository', () => {
     expect(resolveParty('author', ' ACME GmbH ', ctx)).toEqual({ name: 'ACME GmbH' });
     expect(() => resolveParty('author', 'a\n::error::b', ctx)).toThrow(/^Input 'author': must be one line/);
     expect(() => resolveParty('supplier', '', readContext({}))).toThrow(/^Input 'supplier': is empty and GITHUB_REPOSITORY is not set/);
+  });
+  it('attest: checks the subject before any work, and ignores it when not attesting', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(resolveAttestSubject({ attest: false, subjectDigest: 'nonsense' })).toBeUndefined();
+    expect(resolveAttestSubject({ attest: true, subjectName: ' ghcr.io/vig-os/app ', subjectDigest: digest })).toEqual({ name: 'ghcr.io/vig-os/app', digest });
+    const fails = (subjectName: string | undefined, subjectDigest: string | undefined) => {
+      try {
+        resolveAttestSubject({ attest: true, subjectName, subjectDigest });
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        return (e as InputError).oneLine;
+      }
+      throw new Error('expected an InputError');
+    };
+    expect(fails('ghcr.io/x/y', undefined)).toMatch(/^Input 'subject-digest': attest: true needs the image digest as sha256:<64 hex digits>/);
+    expect(fails('ghcr.io/x/y', `sha256:${'A'.repeat(64)}`)).toMatch(/^Input 'subject-digest'/);
+    expect(fails('ghcr.io/x/y', `${digest}\n::error::x`)).toMatch(/^Input 'subject-digest'/);
+    expect(fails('', digest)).toMatch(/^Input 'subject-name': attest: true needs the image name/);
+    expect(fails('ghcr.io/x/y\n::error::pwned', digest)).toMatch(/^Input 'subject-name': must be an image name/);
+    expect(fails('--help', digest)).toMatch(/^Input 'subject-name': must be an image name/);
+    expect(fails('ghcr.io/x/y; rm -rf /', digest)).toMatch(/^Input 'subject-name': must be an image name/);
+    expect(() => assertAttestable([])).not.toThrow();
+    expect(() => assertAttestable([{ path: '/out/sbom.spdx.json' }])).toThrow(/^\/out\/sbom\.spdx\.json is over the 16 MiB attestation limit/);
   });
   it('formats: known ones only, at least one', () => {
     expect(parseFormats(['spdx-json', 'spdx-json'])).toEqual(['spdx-json']);
