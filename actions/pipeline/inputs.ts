@@ -11,4 +11,7 @@ export const inputs = {
   'sbom-dir': { type: 'string', default: 'sbom' },
   supplier: { type: 'string', default: '' },
   author: { type: 'string', default: '' },
+  'nix-version': { type: 'string', default: '' },
+  'installer-url': { type: 'string', default: '' },
+  'installer-sha256': { type: 'string', default: '' },
 } as const satisfies InputSchema;

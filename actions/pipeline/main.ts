@@ -6,6 +6,9 @@ import { inputs } from './inputs.js';
 void run(inputs, async (i, rt) => {
   const result = await runPipeline({
     installable: i.installable,
+    nixVersion: i['nix-version'],
+    installerUrl: i['installer-url'],
+    installerSha256: i['installer-sha256'],
     registry: i.registry,
     repository: i.repository,
     tags: i.tags,

@@ -19,6 +19,10 @@ import { publish, summaryMarkdown as publishSummary, type PublishOutcome } from 
  */
 export interface PipelineRequest {
   installable: string;
+  /** Used only when Nix is missing: as install-nix's inputs of the same names. */
+  nixVersion: string;
+  installerUrl: string;
+  installerSha256: string;
   registry: string;
   repository: string;
   tags: string[];
@@ -70,7 +74,11 @@ export async function runPipeline(r: PipelineRequest): Promise<PipelineResult> {
     installed = await stage('install Nix', () =>
       log.group('Install Nix', () =>
         installNix({
-          root: '/',
+          // As in install-nix: another root only for tests and image builds.
+          root: env.NIX_ACTIONS_INSTALL_ROOT || '/',
+          version: r.nixVersion || undefined,
+          installerUrl: r.installerUrl || undefined,
+          installerSha256: r.installerSha256 || undefined,
           extraConf: '',
           serverUrl: context.serverUrl,
           home: env.HOME || userInfo().homedir,

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runBundle, type BundleRun } from '../helpers/bundle.js';
 import { commitAll, git, initRepo } from '../helpers/git.js';
 import { flakeNix, NIX_TEST_CONF, nixEnv, salt as newSalt } from '../helpers/nix.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { serveFiles, type FileServer } from '../helpers/nix-tarball.js';
 import { requireTool } from '../helpers/tools.js';
 
 /**
@@ -332,4 +333,53 @@ describe('the release pipeline, end to end, through the dist bundles', () => {
     expect(r.outputs).toEqual({});
     expect(r.stdout + r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
   }, 300000);
+});
+
+describe('the one-step root action without Nix on PATH', () => {
+  // PATH holds git and sh only; the install goes to a temporary root, never to /.
+  const bin = mkdtempSync(join(tmpdir(), 'nix-actions-nonix-'));
+  const dirs: string[] = [bin];
+  let server: FileServer;
+  const tarball = 'nix-2.8.0-x86_64-linux.tar.xz';
+
+  beforeAll(async () => {
+    for (const tool of ['git', 'sh']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const files = mkdtempSync(join(tmpdir(), 'nix-actions-mirror-'));
+    dirs.push(files);
+    writeFileSync(join(files, tarball), 'not the tarball that was pinned');
+    server = await serveFiles(files);
+  });
+  afterAll(async () => {
+    await server?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function pipelineWithoutNix(inputs: Record<string, string>): Promise<BundleRun> {
+    const root = mkdtempSync(join(tmpdir(), 'nix-actions-root-'));
+    dirs.push(root);
+    const r = await runBundle('pipeline', {
+      inputs: { registry: '127.0.0.1:9', repository: 'test/never', 'plain-http': 'true', username: '', password: '', ...inputs },
+      env: { PATH: bin, NIX_ACTIONS_INSTALL_ROOT: root, HOME: join(root, 'home') },
+    });
+    dirs.push(r.files.dir);
+    return r;
+  }
+
+  it('goes to the install stage, and without a pinned release says how to pin one', async () => {
+    const r = await pipelineWithoutNix({});
+    expect(r.code).toBe(1);
+    expect(r.annotations.map((a) => a.message)).toEqual([expect.stringMatching(/^install Nix: .*installer-url.*installer-sha256/)]);
+    expect(r.outputs).toEqual({});
+  });
+
+  it('installs from installer-url only if the download matches installer-sha256', async () => {
+    const pinned = 'a'.repeat(64);
+    const r = await pipelineWithoutNix({ 'nix-version': '2.8.0', 'installer-url': `${server.url}/${tarball}`, 'installer-sha256': pinned });
+    expect(server.requests).toContain(`/${tarball}`);
+    expect(r.code).toBe(1);
+    expect(r.annotations).toHaveLength(1);
+    expect(r.annotations[0].message).toMatch(/^install Nix: /);
+    expect(r.annotations[0].message).toContain(pinned);
+    expect(r.outputs).toEqual({});
+  });
 });
