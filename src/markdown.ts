@@ -18,9 +18,15 @@ export function cell(text: string | undefined): string {
     .replace(/`/g, "'");
 }
 
-/** Untrusted text as inline code in a cell; empty text gives an empty cell. */
+/**
+ * Untrusted text as inline code in a cell; empty text gives an empty cell.
+ * Inside a code span Markdown shows entities and backslashes literally and never
+ * renders HTML, so only what could end the span, the row or the cell is replaced
+ * (GitHub's table parser turns `\|` back into `|` even inside code).
+ */
 export function code(text: string | undefined): string {
-  return text ? `\`${cell(text)}\`` : '';
+  if (!text) return '';
+  return `\`${text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|').replace(/`/g, "'")}\``;
 }
 
 /**

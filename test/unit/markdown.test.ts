@@ -35,6 +35,8 @@ describe('markdown', () => {
 
   it('code wraps the escaped text; nothing for empty text', () => {
     expect(code('a`b|c')).toBe("`a'b\\|c`");
+    // Code spans show entities and backslashes literally: a flake URL stays readable.
+    expect(code('git+https://x/r?ref=a&rev=b <c>\\d\nnext')).toBe('`git+https://x/r?ref=a&rev=b <c>\\d next`');
     expect(code('')).toBe('');
     expect(code(undefined)).toBe('');
     expect(cell(undefined)).toBe('');
@@ -53,7 +55,7 @@ describe('markdown', () => {
     expect(cellsOf(row)[6]).toBe(`failed: ${cell(HOSTILE)}`);
     expect(push).toContain("- `/nix/store/aaa-x'y`");
     const save = saveSummary('key<1>', { saved: false, reason: HOSTILE });
-    expect(save).toContain('| Cache key | `key&lt;1&gt;` |');
+    expect(save).toContain('| Cache key | `key<1>` |');
     expect(save).toContain(`| Saved | no: ${cell(HOSTILE)} |`);
     expect(save).not.toContain('<img');
   });
