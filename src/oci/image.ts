@@ -7,23 +7,17 @@ import { digestStream, sha256 } from './digest.js';
 import { DIGEST_RE, layerMediaType, MEDIA, type Descriptor, type ImageIndex, type ImageManifest } from './media.js';
 import { replaySequential, scanSequential, type StreamKind } from './source.js';
 import { indexTar } from './tar.js';
-import { detectImage } from '../image/detect.js';
+import { detectImage, type ImageFormat as DetectedFormat } from '../image/detect.js';
 
 /**
  * Every image form the build action reports, read into one shape: the config
  * bytes, the layer descriptors (digests computed or checked while reading), and a
  * way to get each layer's bytes back: random access for directories and plain
  * tarballs, a second streaming pass for compressed tarballs and stream scripts.
+ * Formats are the `image-format` names build reports (src/image), less
+ * nix2container, which publish cannot push yet.
  */
-export type ImageFormat =
-  | 'docker-archive'
-  | 'docker-archive+gzip'
-  | 'docker-archive+zstd'
-  | 'stream-script'
-  | 'oci-layout'
-  | 'oci-archive'
-  | 'oci-archive+gzip'
-  | 'oci-archive+zstd';
+export type ImageFormat = Exclude<DetectedFormat, 'nix2container'>;
 
 export interface Layer extends Descriptor {
   /** Where the bytes live inside the source (a path in the archive or layout). */

@@ -136,6 +136,20 @@ describe('every image form build reports', () => {
     expect(again.bytesSkipped).toBe(first.bytesPushed);
   });
 
+  it.each([
+    ['gzip', ['gzip', '-nc']],
+    ['zstd', ['zstd', '-qc']],
+  ])('oci-archive+%s (the Nix-built OCI archive, compressed): pushed as built', async (kind, cmd) => {
+    const file = join(scratch, `oci-archive.tar.${kind}`);
+    writeFileSync(file, execFileSync(cmd[0], [...cmd.slice(1), built['oci-archive']], { maxBuffer: 1 << 28 }));
+    const o = await publish(request(reg, { image: file, repository: `forms/oci-archive-${kind}`, tags: ['v1'], labels: ['none'], annotations: ['none'] }));
+    expect(o.format).toBe(`oci-archive+${kind}`);
+    // The very manifest that was built, so the same digest as the uncompressed archive gives.
+    expect(o.digest).toBe(sha256(Buffer.from(await skopeo('inspect', '--raw', sourceRef('oci-archive')))));
+    const remote = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/forms/oci-archive-${kind}:v1`));
+    expect(remote.Layers).toEqual(JSON.parse(await skopeo('inspect', sourceRef('oci-archive'))).Layers);
+  });
+
   it('mounts blobs from another repository instead of uploading them', async () => {
     const a = await publish(request(reg, { image: built['docker-archive'], repository: 'mount/source', tags: ['v1'] }));
     const b = await publish(request(reg, { image: built['docker-archive'], repository: 'mount/target', tags: ['v1'], mountFrom: ['mount/source'] }));
