@@ -1,4 +1,4 @@
-import { cell, formatBytes } from '../build/summary.js';
+import { cell, formatBytes } from '../markdown.js';
 import type { ArchiveResult } from './create.js';
 import type { VerifyResult } from './verify.js';
 

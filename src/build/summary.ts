@@ -1,19 +1,6 @@
-import { cell, code, table } from '../markdown.js';
+import { cell, code, formatBytes, table } from '../markdown.js';
 import type { BuildReport } from './build.js';
 
-/** Kept here too: the archive summary imports it from this module. */
-export { cell } from '../markdown.js';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 export function buildSummary(r: BuildReport): string {
   const rows: [string, string][] = [

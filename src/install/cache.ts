@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatBytes as formatSize } from '../markdown.js';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError, UserError } from '../errors.js';
@@ -57,16 +58,8 @@ export function parseSize(text: string, input = 'cache-max-size'): number {
   return bytes;
 }
 
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+/** A size for people (also in the summaries). */
+export { formatBytes as formatSize } from '../markdown.js';
 
 /** Bytes the store takes on disk (apparent sizes; hard links counted once). */
 export function storeSize(storeDir: string): number {

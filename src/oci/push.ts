@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { formatBytes } from '../markdown.js';
 import type { Log } from '../log.js';
 import { sha256 } from './digest.js';
 import type { SourceImage } from './image.js';
@@ -302,13 +303,3 @@ export async function pushIndex(
   };
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}

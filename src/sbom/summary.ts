@@ -1,4 +1,4 @@
-import { cell, code, table } from '../markdown.js';
+import { cell, code, formatBytes, table } from '../markdown.js';
 import type { Component, SbomModel } from './model.js';
 
 /** The job summary an auditor reads: counts, the largest components, licenses, and what is unknown. */
@@ -10,7 +10,7 @@ export function summaryMarkdown(model: SbomModel, files: { format: string; path:
     `Scope **${model.info.scope}**, ${all.length} components, timestamp ${new Date(model.info.timestamp * 1000).toISOString()} (${cell(model.info.timestampSource)}), supplier ${cell(model.info.supplier.name)}, author ${cell(model.info.author.name)}.`,
     '',
   );
-  lines.push(...table(['file', 'format', 'size', 'SHA-256'], files.map((f) => [code(f.path), f.format, bytes(f.bytes), code(f.sha256)]), ['l', 'l', 'r']));
+  lines.push(...table(['file', 'format', 'size', 'SHA-256'], files.map((f) => [code(f.path), f.format, formatBytes(f.bytes), code(f.sha256)]), ['l', 'l', 'r']));
   lines.push('');
 
   const kinds = new Map<string, number>();
@@ -25,7 +25,7 @@ export function summaryMarkdown(model: SbomModel, files: { format: string; path:
 
   const largest = all.filter((c) => c.narSize !== undefined).sort((a, b) => b.narSize! - a.narSize! || (a.ref < b.ref ? -1 : 1)).slice(0, 10);
   lines.push('### Ten largest components', '', '| component | version | NAR size | store path |', '|---|---|---:|---|');
-  for (const c of largest) lines.push(`| ${cell(c.name)} | ${cell(c.version) || '—'} | ${bytes(c.narSize!)} | ${code(c.storePath)} |`);
+  for (const c of largest) lines.push(`| ${cell(c.name)} | ${cell(c.version) || '—'} | ${formatBytes(c.narSize!)} | ${code(c.storePath)} |`);
   lines.push('');
 
   const licenses = new Map<string, number>();
@@ -56,8 +56,3 @@ function examples(cs: Component[]): string {
   return names.length > 8 ? `${shown}, … (${names.length - 8} more)` : shown || '—';
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
