@@ -12,6 +12,7 @@ void run(inputs, async (i, rt) => {
     tags: i.tags,
     username: i.username,
     password: i.password,
+    githubToken: i['github-token'],
     labels: i.labels,
     annotations: i.annotations,
     index: i.index,

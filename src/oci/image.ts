@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { open as openFile, readdir, readFile, stat } from 'node:fs/promises';
+import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
-import { digestStream, sha256 } from './digest.js';
+import { digestStream, readAll, sha256 } from './digest.js';
 import { DIGEST_RE, layerMediaType, MEDIA, type Descriptor, type ImageIndex, type ImageManifest } from './media.js';
-import { replaySequential, scanSequential, type StreamKind } from './source.js';
+import { METADATA_MAX, RETAIN_BUDGET, replaySequential, scanSequential, type StreamKind } from './source.js';
 import { indexTar } from './tar.js';
 import { detectImage, type ImageFormat as DetectedFormat } from '../image/detect.js';
 
@@ -60,6 +60,8 @@ const bad = (path: string, what: string) =>
   new UserError(`${path} is not a usable image: ${what}`, {
     hint: 'Pass the image the build step reported (docker-archive, stream script, OCI layout or archive)',
   });
+
+const tooLarge = (path: string, name: string, limit: number) => bad(path, `${name} is larger than the ${limit / 1024 / 1024} MiB a manifest or config may be`);
 
 function parseJson<T>(path: string, name: string, bytes: Buffer): T {
   try {
@@ -149,7 +151,14 @@ function dirFiles(dir: string): Files & { open(name: string, start: number): Rea
       if (n.split('/').includes('..')) return false;
       return sizes.has(n);
     },
-    read: (n: string) => readFile(full(n)),
+    read: async (n: string, limit = METADATA_MAX) => {
+      try {
+        return await readAll(createReadStream(full(n)), limit);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code) throw e;
+        throw tooLarge(dir, n, limit);
+      }
+    },
     digest: async (n: string) => digestStream(createReadStream(full(n))),
     head: async (n: string) => {
       const fh = await openFile(full(n), 'r');
@@ -231,8 +240,9 @@ export async function openImage(path: string): Promise<SourceImage> {
     };
     const files: Files = {
       has: (n) => byName.has(n),
-      read: async (n) => {
+      read: async (n, limit = METADATA_MAX) => {
         const e = get(n);
+        if (e.size > limit) throw tooLarge(path, n, limit);
         const fh = await openFile(path, 'r');
         try {
           const b = Buffer.alloc(e.size);
@@ -263,7 +273,11 @@ export async function openImage(path: string): Promise<SourceImage> {
     has: (n) => scanned.has(n),
     read: async (n) => {
       const e = scanned.get(n)!;
-      if (!e.bytes) throw bad(path, `${n} is too large to be a manifest or config`);
+      if (!e.bytes) {
+        throw e.size > METADATA_MAX
+          ? tooLarge(path, n, METADATA_MAX)
+          : bad(path, `${n} was not kept while streaming: it does not start like JSON, or the manifests and configs pass ${RETAIN_BUDGET / 1024 / 1024} MiB in all`);
+      }
       return e.bytes;
     },
     digest: async (n) => scanned.get(n)!,

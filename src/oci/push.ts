@@ -95,14 +95,27 @@ export async function publishManifest(
       hint: 'The registry did not keep what was pushed; nothing was tagged',
     });
   }
-  for (const tag of tags) {
-    await reg.putManifest(repo, tag, bytes, mediaType);
-    const tagged = await reg.getManifest(repo, tag);
-    if (!tagged || tagged.digest !== digest) {
-      throw new UserError(`tag ${tag} in ${repo} points at ${tagged?.digest ?? 'nothing'} instead of ${digest}`, {
-        hint: 'Another job may be pushing the same tag; re-run',
-      });
+  // A registry writes one tag per request: when one fails, the error says which
+  // tags already point at the new digest and which still hold what they held.
+  const moved: string[] = [];
+  for (const [i, tag] of tags.entries()) {
+    try {
+      await reg.putManifest(repo, tag, bytes, mediaType);
+      const tagged = await reg.getManifest(repo, tag);
+      if (!tagged || tagged.digest !== digest) {
+        throw new UserError(`tag ${tag} in ${repo} points at ${tagged?.digest ?? 'nothing'} instead of ${digest}`, {
+          hint: 'Another job may be pushing the same tag; re-run',
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof UserError) || tags.length < 2) throw e;
+      const notMoved = tags.slice(i);
+      throw new UserError(
+        `${e.message}; tags moved to ${digest}: ${moved.length ? moved.join(', ') : 'none'}; tags not moved: ${notMoved.join(', ')}`,
+        { hint: `${e.hint ? `${e.hint}. ` : ''}Re-run to move the rest; the image itself is pushed (${reg.host}/${repo}@${digest})`, detail: e.detail, cause: e },
+      );
     }
+    moved.push(tag);
     log.info(`Tagged ${reg.host}/${repo}:${tag} -> ${digest}`);
   }
   return digest;
@@ -197,6 +210,14 @@ export async function pushImage(reg: Registry, image: SourceImage, o: PushOption
   };
 }
 
+function parseJsonOr<T>(bytes: Buffer, fail: () => Error): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw fail();
+  }
+}
+
 export interface IndexChild {
   ref: string;
   repository: string;
@@ -251,12 +272,16 @@ export async function pushIndex(
         hint: 'Publish every arch first and pass their digest outputs to index',
       });
     }
-    const m = JSON.parse(got.bytes.toString('utf8')) as ImageManifest & { manifests?: unknown };
-    if (!m.config || m.manifests) throw new UserError(`index child '${ref}' is itself an index; list its images instead`);
+    const notImage = (why: string) =>
+      new UserError(`index child '${ref}' is not a container image: ${why}`, { hint: "List only the images the per-arch publish steps pushed (their 'digest' outputs)" });
+    const m = parseJsonOr<ImageManifest & { manifests?: unknown }>(got.bytes, () => notImage('its manifest is not JSON'));
+    if (m.manifests) throw new UserError(`index child '${ref}' is itself an index; list its images instead`);
+    if (!m.config || typeof m.config.digest !== 'string' || !Array.isArray(m.layers)) throw notImage('its manifest has no config or layers');
+    if (m.config.mediaType !== MEDIA.ociConfig && m.config.mediaType !== MEDIA.dockerConfig) throw notImage(`its config is ${m.config.mediaType}`);
     const cfgBytes = await reg.getBlob(repository, m.config.digest);
     if (!cfgBytes) throw new UserError(`refusing to publish the index: the config of '${ref}' is missing from ${repository}`);
-    const cfg = JSON.parse(cfgBytes.toString('utf8')) as { architecture?: string; os?: string; variant?: string };
-    if (!cfg.architecture || !cfg.os) throw new UserError(`index child '${ref}' does not say its architecture and os`);
+    const cfg = parseJsonOr<{ architecture?: string; os?: string; variant?: string }>(cfgBytes, () => notImage('its config is not JSON'));
+    if (!cfg || typeof cfg !== 'object' || !cfg.architecture || !cfg.os) throw notImage('its config does not say its architecture and os');
     let copied = false;
     if (repository !== repo) {
       // An index may only name manifests of its own repository: bring the image over.

@@ -109,6 +109,8 @@ export class Registry {
   readonly chunkSize: number;
   private challenge?: Challenge;
   private readonly tokens = new Map<string, { token: string; expires: number }>();
+  /** The basic credentials header, when any were given (masked at once: a registry may echo it). */
+  private readonly basic?: string;
   /** Counts retries, so a summary can say how bumpy the push was. */
   retried = 0;
 
@@ -129,6 +131,24 @@ export class Registry {
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.monolithicMax = opts.monolithicMax ?? 8 * 1024 * 1024;
     this.chunkSize = opts.chunkSize ?? 32 * 1024 * 1024;
+    if (opts.username || opts.password) {
+      this.basic = basicAuth(opts.username ?? '', opts.password ?? '');
+      opts.onSecret?.(this.basic.slice('Basic '.length));
+    }
+  }
+
+  /**
+   * Where a Location header (upload session, redirect) points. A registry may hand
+   * an upload to another host, but never down from HTTPS to HTTP, and plain HTTP
+   * only ever on loopback.
+   */
+  location(value: string, what: string): URL {
+    return resolveLocation(this.base, value, `${this.host} (${what})`);
+  }
+
+  /** Credentials go to the registry's own origin only: a storage host it redirects to gets none. */
+  private ownOrigin(url: URL): boolean {
+    return url.origin === new URL(this.base).origin;
   }
 
   private scopes(repo: string, from?: string): string[] {
@@ -148,9 +168,7 @@ export class Registry {
   private async authorization(scopes: string[]): Promise<Record<string, string>> {
     const c = this.challenge;
     if (!c) return {};
-    if (c.scheme === 'basic') {
-      return this.opts.username || this.opts.password ? { Authorization: basicAuth(this.opts.username ?? '', this.opts.password ?? '') } : {};
-    }
+    if (c.scheme === 'basic') return this.basic ? { Authorization: this.basic } : {};
     const key = scopes.join(' ');
     const cached = this.tokens.get(key);
     if (cached && cached.expires > Date.now()) return { Authorization: `Bearer ${cached.token}` };
@@ -171,7 +189,7 @@ export class Registry {
     if (c.params.service) url.searchParams.set('service', c.params.service);
     for (const s of scopes) url.searchParams.append('scope', s);
     const headers: Record<string, string> = { 'User-Agent': 'vig-os-nix-actions-publish' };
-    if (this.opts.username || this.opts.password) headers.Authorization = basicAuth(this.opts.username ?? '', this.opts.password ?? '');
+    if (this.basic) headers.Authorization = this.basic;
     for (let attempt = 0; ; attempt++) {
       let res: HttpResponse;
       try {
@@ -236,9 +254,11 @@ export class Registry {
     o: { scopes: string[]; what: string; headers?: Record<string, string>; body?: Buffer | (() => Readable); once?: boolean },
   ): Promise<HttpResponse> {
     const url = typeof target === 'string' ? this.url(target) : target;
+    const own = this.ownOrigin(url);
     let reauthed = false;
     for (let attempt = 0; ; ) {
-      const headers: Record<string, string> = { 'User-Agent': 'vig-os-nix-actions-publish', ...o.headers, ...(await this.authorization(o.scopes)) };
+      const auth = own ? await this.authorization(o.scopes) : {};
+      const headers: Record<string, string> = { 'User-Agent': 'vig-os-nix-actions-publish', ...o.headers, ...auth };
       let res: HttpResponse;
       try {
         const body = typeof o.body === 'function' ? o.body() : o.body;
@@ -256,7 +276,7 @@ export class Registry {
           hint: 'The registry or the network kept failing; re-run the job, and check the registry status',
         });
       }
-      if (res.status === 401 && !reauthed) {
+      if (res.status === 401 && !reauthed && own) {
         const c = parseChallenge(res.headers['www-authenticate'] as string | undefined);
         if (c) {
           reauthed = true;
@@ -318,7 +338,7 @@ export class Registry {
     if (res.status === 202) {
       // The registry opened an ordinary upload instead: close it, the caller uploads.
       const loc = res.headers.location;
-      if (loc) await this.request('DELETE', this.url(loc), { scopes: this.scopes(repo), what: 'cancel an upload' }).catch(() => undefined);
+      if (loc) await this.request('DELETE', this.location(loc, 'mount'), { scopes: this.scopes(repo), what: 'cancel an upload' }).catch(() => undefined);
       return false;
     }
     throw this.unexpected(res, what);
@@ -327,7 +347,7 @@ export class Registry {
   private async startUpload(repo: string): Promise<URL> {
     const res = await this.request('POST', `/v2/${repo}/blobs/uploads/`, { scopes: this.scopes(repo), what: 'start a blob upload' });
     if (res.status !== 202 || !res.headers.location) throw this.unexpected(res, 'start a blob upload');
-    return this.url(res.headers.location);
+    return this.location(res.headers.location, 'start a blob upload');
   }
 
   /** Where an interrupted upload stands, or undefined when the session is gone. */
@@ -337,7 +357,7 @@ export class Registry {
     const range = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers.range ?? ''));
     // `0-0` is how distribution says "nothing yet" (it cannot tell 0 from 1 byte): count it as nothing.
     const end = range ? Number(range[1]) : 0;
-    return { loc: res.headers.location ? this.url(res.headers.location) : loc, offset: end === 0 ? 0 : end + 1 };
+    return { loc: res.headers.location ? this.location(res.headers.location, 'check an upload') : loc, offset: end === 0 ? 0 : end + 1 };
   }
 
   private async finishUpload(repo: string, loc: URL, blob: BlobRef, body?: () => Readable): Promise<void> {
@@ -368,7 +388,7 @@ export class Registry {
     });
     if (sessionGone(res)) throw new SessionLost(`${what}: the registry lost the upload session`);
     if (res.status !== 202) throw this.unexpected(res, what);
-    return res.headers.location ? this.url(res.headers.location) : loc;
+    return res.headers.location ? this.location(res.headers.location, what) : loc;
   }
 
   /**
@@ -513,13 +533,42 @@ export class Registry {
     let res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, { scopes: [`repository:${repo}:pull`], what });
     // Registries may redirect blob reads to storage; follow once without our credentials.
     if ((res.status === 307 || res.status === 302) && res.headers.location) {
-      res = await send('GET', this.url(res.headers.location), { 'User-Agent': 'vig-os-nix-actions-publish' }, undefined, this.timeoutMs);
+      res = await send('GET', this.location(res.headers.location, what), { 'User-Agent': 'vig-os-nix-actions-publish' }, undefined, this.timeoutMs);
     }
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.unexpected(res, what);
     if (sha256(res.body) !== digest) throw new UserError(`${this.host} returned blob ${digest} with other content`);
     return res.body;
   }
+}
+
+/**
+ * Resolves a Location header against the registry's base URL, refusing a
+ * downgrade from HTTPS to HTTP and plain HTTP to any host but loopback (where
+ * the bytes, and any credentials, would travel in clear text).
+ */
+export function resolveLocation(base: string, value: string, who: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    throw new UserError(`${who} sent an unusable Location '${clip(value)}'`);
+  }
+  const from = new URL(base);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new UserError(`${who} sent a Location with scheme ${clip(url.protocol)}, refusing to follow it`);
+  }
+  if (url.protocol === 'http:' && from.protocol === 'https:') {
+    throw new UserError(`${who} redirected from HTTPS to plain HTTP (${url.origin}), refusing to follow it`, {
+      hint: 'The registry or a proxy in front of it is misconfigured; image bytes must not travel in clear text',
+    });
+  }
+  if (url.protocol === 'http:' && !isLoopback(url.host)) {
+    throw new UserError(`${who} sent a plain-HTTP Location on ${url.host}, which is not loopback, refusing to follow it`, {
+      hint: 'Plain HTTP is only allowed for loopback registries',
+    });
+  }
+  return url;
 }
 
 /** Regroups a stream into buffers of exactly `size` bytes (the last one shorter). */

@@ -24,7 +24,22 @@ export interface ScannedEntry {
   bytes?: Buffer;
 }
 
-const KEEP_SMALL = 4 * 1024 * 1024;
+/** The most a manifest, index or config may be: more than any real one, far less than a layer. */
+export const METADATA_MAX = 4 * 1024 * 1024;
+/** The most a scan keeps in memory in all: the layers themselves are streamed again, never kept. */
+export const RETAIN_BUDGET = 16 * 1024 * 1024;
+
+/**
+ * Whether an entry may be a manifest, index or config: the docker-archive names
+ * (manifest.json, <hex>.json), the OCI layout's index.json, and an OCI blob whose
+ * first byte is `{` (a layer starts with a tar header or a compression magic).
+ */
+function maybeMetadata(name: string, head: Buffer): boolean {
+  if (name === 'manifest.json' || name === 'index.json' || name === 'oci-layout' || name.endsWith('.json')) return true;
+  if (!name.startsWith('blobs/')) return false;
+  const first = head.toString('latin1').trimStart()[0];
+  return first === '{';
+}
 
 interface Opened {
   stream: Readable;
@@ -146,19 +161,39 @@ async function eachEntry(
   }
 }
 
-/** Pass one: hashes every file of the archive as it streams by, keeping only small ones. */
-export async function scanSequential(kind: StreamKind, path: string): Promise<Map<string, ScannedEntry>> {
+/** Bytes a scan kept in memory (the `bytes` of its entries). */
+export function retainedBytes(entries: ReadonlyMap<string, ScannedEntry>): number {
+  let n = 0;
+  for (const e of entries.values()) n += e.bytes?.length ?? 0;
+  return n;
+}
+
+/**
+ * Pass one: hashes every file of the archive as it streams by, keeping only what
+ * may be a manifest, index or config (each at most METADATA_MAX, all together at
+ * most `budget`). Layers are only hashed: pass two streams them again.
+ */
+export async function scanSequential(kind: StreamKind, path: string, budget = RETAIN_BUDGET): Promise<Map<string, ScannedEntry>> {
   const entries = new Map<string, ScannedEntry>();
+  let retained = 0;
   await eachEntry(kind, path, async (name, size, entry) => {
     const counter = new HashCounter();
-    const keep: Buffer[] = [];
+    let keep: Buffer[] | undefined = size <= METADATA_MAX && retained + size <= budget ? [] : undefined;
+    let decided = false;
     let head = Buffer.alloc(0);
     for await (const chunk of entry.pipe(counter)) {
       const c = chunk as Buffer;
       if (head.length < 16) head = Buffer.concat([head, c.subarray(0, 16 - head.length)]);
-      if (size <= KEEP_SMALL) keep.push(c);
+      if (keep && !decided && head.length >= Math.min(16, size)) {
+        decided = true;
+        if (!maybeMetadata(name, head)) keep = undefined;
+      }
+      keep?.push(c);
     }
-    entries.set(name, { size: counter.size, digest: counter.digest, head, bytes: size <= KEEP_SMALL ? Buffer.concat(keep) : undefined });
+    if (keep && !decided && !maybeMetadata(name, head)) keep = undefined;
+    const bytes = keep ? Buffer.concat(keep) : undefined;
+    retained += bytes?.length ?? 0;
+    entries.set(name, { size: counter.size, digest: counter.digest, head, bytes });
   });
   return entries;
 }

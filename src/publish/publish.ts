@@ -24,6 +24,8 @@ export interface PublishRequest {
   tags: string[];
   username?: string;
   password?: string;
+  /** The job token: the password for GitHub's own container registry only, when none is given. */
+  githubToken?: string;
   labels: string[];
   annotations: string[];
   index: string[];
@@ -47,6 +49,37 @@ export interface PublishOutcome extends PushResult {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   children?: IndexChild[];
+}
+
+/** The container registry of the GitHub server the job runs on: ghcr.io, or containers.<host> on GHES. */
+export function githubRegistries(serverUrl: string): string[] {
+  const hosts = ['ghcr.io'];
+  let host: string | undefined;
+  try {
+    host = new URL(serverUrl).host.toLowerCase();
+  } catch {
+    host = undefined;
+  }
+  if (host && host !== 'github.com') hosts.push(`containers.${host}`);
+  return hosts;
+}
+
+/**
+ * The credentials sent to a registry. Given ones go as they are; with none, the
+ * job token (and the actor) go to GitHub's own container registry only: any
+ * other registry, and any token realm it names, gets no credentials at all.
+ */
+export function registryCredentials(
+  registry: string,
+  req: Pick<PublishRequest, 'username' | 'password' | 'githubToken'>,
+  ctx: Pick<RunContext, 'actor' | 'serverUrl'>,
+): { username?: string; password?: string } {
+  if (req.password) return { username: req.username || ctx.actor || 'token', password: req.password };
+  const host = registry.replace(/\/+$/, '').toLowerCase();
+  if (req.githubToken && githubRegistries(ctx.serverUrl).includes(host)) {
+    return { username: req.username || ctx.actor || 'token', password: req.githubToken };
+  }
+  return req.username ? { username: req.username } : {};
 }
 
 async function commitTime(ctx: RunContext, log: Log): Promise<string | undefined> {
@@ -73,8 +106,7 @@ export async function publish(req: PublishRequest): Promise<PublishOutcome> {
   const reg = new Registry({
     host: req.registry,
     plainHttp: req.plainHttp,
-    username: req.password ? req.username || ctx.actor || 'token' : req.username,
-    password: req.password,
+    ...registryCredentials(req.registry, req, ctx),
     onSecret: req.onSecret,
     log,
     ...req.client,

@@ -26,6 +26,8 @@ export interface FaultRule {
 export interface ProxyRecord {
   method: string;
   path: string;
+  /** The Authorization header the client sent, if any. */
+  authorization?: string;
   status?: number;
   fault?: 'status' | 'reset' | 'delay' | 'drop';
 }
@@ -38,7 +40,17 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export interface ProxyOptions {
+  /** Rewrites the Location header of every response (e.g. to hand uploads to another origin). */
+  rewriteLocation?: (location: string) => string;
+  /**
+   * Sent upstream in place of the client's Authorization: stands in for a storage
+   * host that authorizes requests by the URL it handed out, not by credentials.
+   */
+  upstreamAuthorization?: string;
+}
+
+export async function startFaultProxy(target: string, options: ProxyOptions = {}): Promise<FaultProxy> {
   const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
   const rules: (FaultRule & { left: number })[] = [];
   const records: ProxyRecord[] = [];
@@ -53,7 +65,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   };
 
   const server: Server = createServer(async (req, res) => {
-    const rec: ProxyRecord = { method: req.method ?? '', path: req.url ?? '' };
+    const rec: ProxyRecord = { method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization };
     records.push(rec);
     const rule = take(req);
     if (rule?.status) {
@@ -70,8 +82,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       rec.fault = 'delay';
       await new Promise((r) => setTimeout(r, rule.delayMs));
     }
+    const headers = { ...req.headers };
+    if (options.upstreamAuthorization) headers.authorization = options.upstreamAuthorization;
     const upstream = request(
-      { host: targetHost, port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      { host: targetHost, port: targetPort, method: req.method, path: req.url, headers },
       (up) => {
         rec.status = up.statusCode;
         if (rule?.dropResponse) {
@@ -80,7 +94,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           req.socket.destroy();
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        const out = { ...up.headers };
+        if (options.rewriteLocation && typeof out.location === 'string') out.location = options.rewriteLocation(out.location);
+        res.writeHead(up.statusCode ?? 502, out);
         up.pipe(res);
       },
     );

@@ -151,3 +151,68 @@ it('fails clearly when nothing listens', async () => {
   expect(isUserError(err)).toBe(true);
   expect(err.oneLine).toMatch(/could not reach the registry API on 127\.0\.0\.1:\d+ after 2 attempts: .*ECONNREFUSED/);
 });
+
+it('says which tags were moved and which were not when a tag write fails part-way', async () => {
+  const { reg: c, log } = client({ retries: 1 });
+  proxy.add({ method: 'PUT', path: /\/manifests\/t2$/, status: 500, times: Infinity });
+  const r = repo();
+  const err = await pushImage(c, archive, { repository: r, tags: ['t1', 't2', 't3'], log }).catch((e) => e);
+  expect(isUserError(err)).toBe(true);
+  const digest = /tags moved to (sha256:[0-9a-f]{64}): t1; tags not moved: t2, t3/.exec(err.oneLine)?.[1];
+  expect(err.oneLine).toMatch(/could not write manifest t2 in faults\/r\d+ .*HTTP 500/);
+  expect(digest).toBeDefined();
+  // What the message says is what the registry holds.
+  expect(JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/${r}:t1`)).Digest).toBe(digest);
+  await expect(skopeo('inspect', '--tls-verify=false', `docker://${reg.host}/${r}:t3`)).rejects.toThrow(/manifest unknown/);
+});
+
+describe('upload Locations on another origin', () => {
+  const user = { username: 'ci', password: 'loc-Secret-pass' };
+  const basic = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+  let locked: TestRegistry;
+  let storage: FaultProxy;
+  let front: FaultProxy;
+  beforeAll(async () => {
+    locked = await startRegistry({ auth: user });
+    // "storage" stands in for a blob store the registry hands uploads to: it authorizes
+    // by the URL it handed out (here: it adds the registry's credentials itself).
+    storage = await startFaultProxy(locked.host, { upstreamAuthorization: basic });
+    front = await startFaultProxy(locked.host, {
+      rewriteLocation: (loc) => (/\/blobs\/uploads\//.test(loc) ? loc.replace(`http://${front.host}`, `http://${storage.host}`) : loc),
+    });
+  });
+  afterAll(async () => {
+    await front?.stop();
+    await storage?.stop();
+    await locked?.stop();
+  });
+
+  it('follows them without the registry credentials, which only the registry origin gets', async () => {
+    const log = recordingLog();
+    const secrets: string[] = [];
+    const c = new Registry({ host: front.host, plainHttp: true, log, ...user, onSecret: (s) => secrets.push(s), monolithicMax: 4096, chunkSize: 4096 });
+    const r = repo();
+    const o = await pushImage(c, archive, { repository: r, tags: ['v1'], log });
+    expect(storage.records.filter((x) => x.method === 'PATCH').length).toBeGreaterThan(0);
+    expect(storage.records.filter((x) => x.method === 'PUT' && /\/blobs\/uploads\//.test(x.path))).toHaveLength(5);
+    expect(storage.records.filter((x) => x.authorization !== undefined)).toEqual([]);
+    expect(front.records.filter((x) => x.method === 'PUT' && /\/manifests\//.test(x.path)).every((x) => x.authorization === basic)).toBe(true);
+    expect(secrets).toContain(basic.slice(6));
+    const info = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--creds', `${user.username}:${user.password}`, `docker://${locked.host}/${r}:v1`));
+    expect(info.Digest).toBe(o.digest);
+  });
+
+  it('refuses a plain-HTTP Location on a host that is not loopback, sending nothing there', async () => {
+    const elsewhere = await startFaultProxy(reg.host, { rewriteLocation: (loc) => loc.replace(/^http:\/\/127\.0\.0\.1:\d+/, 'http://storage.example.com:5000') });
+    try {
+      const log = recordingLog();
+      const c = new Registry({ host: elsewhere.host, plainHttp: true, log, backoffMs: 5 });
+      const err = await pushImage(c, archive, { repository: repo(), tags: ['v1'], log }).catch((e) => e);
+      expect(isUserError(err)).toBe(true);
+      expect(err.oneLine).toMatch(/sent a plain-HTTP Location on storage\.example\.com:5000, which is not loopback, refusing to follow it/);
+      expect(elsewhere.records.some((x) => x.method === 'PUT' && /\/manifests\//.test(x.path))).toBe(false);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+});

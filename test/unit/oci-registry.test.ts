@@ -1,5 +1,6 @@
 import { parseChallenge } from '../../src/oci/auth.js';
-import { checkRepository, isLoopback, Registry } from '../../src/oci/registry.js';
+import { checkRepository, isLoopback, Registry, resolveLocation } from '../../src/oci/registry.js';
+import { registryCredentials } from '../../src/publish/publish.js';
 import { parseChildRef } from '../../src/oci/push.js';
 import { layerMediaType, MEDIA } from '../../src/oci/media.js';
 import { silentLog } from '../../src/log.js';
@@ -59,4 +60,51 @@ it('names layer media types from their first bytes', () => {
   expect(layerMediaType(Buffer.from([0x1f, 0x8b, 8]))).toBe(MEDIA.ociLayerGzip);
   expect(layerMediaType(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))).toBe(MEDIA.ociLayerZstd);
   expect(layerMediaType(Buffer.from('file.txt'))).toBe(MEDIA.ociLayerTar);
+});
+
+describe('upload Locations and redirects', () => {
+  it('resolves relative and same-scheme Locations, on this host or another', () => {
+    expect(resolveLocation('https://ghcr.io', '/v2/o/r/blobs/uploads/abc?_state=x', 'r').href).toBe('https://ghcr.io/v2/o/r/blobs/uploads/abc?_state=x');
+    expect(resolveLocation('https://ghcr.io', 'https://storage.example.com/up/1', 'r').href).toBe('https://storage.example.com/up/1');
+    expect(resolveLocation('http://127.0.0.1:5000', 'http://localhost:6000/x', 'r').host).toBe('localhost:6000');
+  });
+
+  it.each([
+    ['https://ghcr.io', 'http://ghcr.io/v2/o/r/blobs/uploads/abc', /redirected from HTTPS to plain HTTP \(http:\/\/ghcr\.io\)/],
+    ['https://ghcr.io', 'http://127.0.0.1/up', /redirected from HTTPS to plain HTTP/],
+    ['http://127.0.0.1:5000', 'http://storage.example.com/up', /plain-HTTP Location on storage\.example\.com, which is not loopback/],
+    ['https://ghcr.io', 'ftp://ghcr.io/up', /scheme ftp:/],
+    ['https://ghcr.io', 'http://[::1', /unusable Location/],
+  ])('refuses %s -> %s', (base, loc, msg) => {
+    expect(() => resolveLocation(base, loc, 'the registry')).toThrow(UserError);
+    expect(() => resolveLocation(base, loc, 'the registry')).toThrow(msg);
+  });
+});
+
+it('masks the basic credentials header as soon as the client is made', () => {
+  const secrets: string[] = [];
+  new Registry({ host: 'registry.example.com', username: 'ci', password: 'pa:ss', log: silentLog, onSecret: (s) => secrets.push(s) });
+  expect(secrets).toEqual([Buffer.from('ci:pa:ss').toString('base64')]);
+  const none: string[] = [];
+  new Registry({ host: 'registry.example.com', log: silentLog, onSecret: (s) => none.push(s) });
+  expect(none).toEqual([]);
+});
+
+describe('registry credentials', () => {
+  const dotcom = { actor: 'octocat', serverUrl: 'https://github.com' };
+  const ghes = { actor: 'octocat', serverUrl: 'https://github.acme.example' };
+  it('sends the job token to ghcr.io (and the GHES containers host) only', () => {
+    expect(registryCredentials('ghcr.io', { githubToken: 'job' }, dotcom)).toEqual({ username: 'octocat', password: 'job' });
+    expect(registryCredentials('containers.github.acme.example', { githubToken: 'job' }, ghes)).toEqual({ username: 'octocat', password: 'job' });
+    expect(registryCredentials('ghcr.io', { githubToken: 'job' }, ghes)).toEqual({ username: 'octocat', password: 'job' });
+    for (const host of ['registry.example.com', '127.0.0.1:5000', 'ghcr.io.evil.com', 'containers.github.com', 'containers.github.acme.example.evil']) {
+      expect(registryCredentials(host, { githubToken: 'job' }, host.startsWith('containers.github.acme') ? ghes : dotcom)).toEqual({});
+    }
+    expect(registryCredentials('containers.github.acme.example', { githubToken: 'job' }, dotcom)).toEqual({});
+  });
+  it('sends given credentials as they are, with the actor as default user', () => {
+    expect(registryCredentials('registry.example.com', { password: 'pw', githubToken: 'job' }, dotcom)).toEqual({ username: 'octocat', password: 'pw' });
+    expect(registryCredentials('ghcr.io', { username: 'bot', password: 'pat', githubToken: 'job' }, dotcom)).toEqual({ username: 'bot', password: 'pat' });
+    expect(registryCredentials('registry.example.com', { username: 'anon', githubToken: 'job' }, dotcom)).toEqual({ username: 'anon' });
+  });
 });
