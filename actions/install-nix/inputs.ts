@@ -5,7 +5,7 @@ export const inputs = {
   'installer-url': { type: 'string', default: '' },
   'installer-sha256': { type: 'string', default: '' },
   'trust-upstream-sha256': { type: 'boolean', default: 'false' },
-  'extra-conf': { type: 'string', default: '' },
+  'extra-conf': { type: 'string', default: '', multiline: true },
   'github-token': { type: 'string', default: '${{ github.token }}', secret: true },
   cache: { type: 'boolean', default: 'false' },
   'cache-max-size': { type: 'string', default: '4G' },

@@ -7,7 +7,11 @@ import { InputError } from '../errors.js';
  * `readInputs` so that parsing is testable without the runner.
  */
 export type InputSpec =
-  | { type: 'string'; required?: boolean; default?: string; secret?: boolean }
+  /**
+   * One line unless `multiline`: a newline in a name, ref or token is a mistake or an
+   * attack (it could smuggle a second nix.conf line, header or workflow command).
+   */
+  | { type: 'string'; required?: boolean; default?: string; secret?: boolean; multiline?: boolean }
   | { type: 'boolean'; required?: boolean; default?: string }
   | { type: 'integer'; required?: boolean; default?: string; min?: number; max?: number }
   | { type: 'enum'; values: readonly string[]; required?: boolean; default?: string }
@@ -48,6 +52,8 @@ export function parseInput(name: string, spec: InputSpec, raw: string | undefine
   }
   switch (spec.type) {
     case 'string':
+      // The value is not echoed: it may be a secret.
+      if (!spec.multiline && /[\r\n]/.test(text)) throw new InputError(name, 'must be a single line (it contains a line break)');
       return text;
     case 'boolean':
       if (TRUE.includes(text)) return true;

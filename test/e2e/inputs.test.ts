@@ -13,6 +13,7 @@ for (const [folder, entry] of Object.entries(ACTIONS)) {
     if (spec.type === 'enum') cases.push([folder, entry, name, 'bogus', new RegExp(`expected one of ${spec.values.join(', ')}, got 'bogus'`)]);
     if (spec.type === 'integer') cases.push([folder, entry, name, 'ten', /expected a whole number, got 'ten'/]);
     if (spec.required) cases.push([folder, entry, name, '', /is required and was not given/]);
+    if (spec.type === 'string' && !spec.multiline) cases.push([folder, entry, name, 'one\ntwo', /must be a single line/]);
   }
 }
 
@@ -29,8 +30,9 @@ describe.each(cases)('%s (%s): input %s = %j', (_folder, entry, name, value, mes
   });
 });
 
-it('covers a boolean, an enum and an integer input across the suite', () => {
-  const kinds = new Set(cases.map((c) => c[4].source.split(' ')[1]));
-  expect(cases.length).toBeGreaterThanOrEqual(10);
-  expect([...kinds].length).toBeGreaterThanOrEqual(3);
+it('covers every action, and booleans, enums, integers and one-line strings across the suite', () => {
+  expect(new Set(cases.map((c) => c[1]))).toEqual(new Set(Object.values(ACTIONS)));
+  for (const kind of ['true or false', 'one of', 'whole number', 'single line']) {
+    expect({ kind, covered: cases.some((c) => c[4].source.includes(kind)) }).toEqual({ kind, covered: true });
+  }
 });

@@ -33,6 +33,17 @@ describe('input parsing', () => {
     expect(() => parse(given as Record<string, string>)).toThrow(message);
   });
 
+  it('refuses a line break in a one-line string without echoing the value', () => {
+    expect(() => parse({ name: 'x', token: 'ghp_secret\nextra-line' })).toThrow("Input 'token': must be a single line (it contains a line break)");
+    try {
+      parse({ name: 'x', token: 'ghp_secret\nextra-line' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('ghp_secret');
+    }
+    const multi = parseInputs({ conf: { type: 'string', multiline: true } } as const, () => 'a = 1\nb = 2');
+    expect(multi.conf).toBe('a = 1\nb = 2');
+  });
+
   it('never echoes a hostile multi-line value across lines', () => {
     try {
       parse({ name: 'x', mode: 'a\n::set-output name=x::y' });
