@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildOut, writeImageFlake } from '../helpers/images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { runBundle } from '../helpers/bundle.js';
+import { readActionYml } from '../helpers/actions.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { initRepo, commitAll } from '../helpers/git.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,6 +77,32 @@ it('says which permission is missing, and never prints the password', async () =
   expect(r.outputs).toEqual({});
 });
 
+/** Every input as the runner passes it: action.yml defaults, `${{ github.* }}` evaluated, then the step's `with:`. */
+function asRunner(withInputs: Record<string, string>, github: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(readActionYml('publish').inputs as Record<string, { default?: string }>)) {
+    out[name] = String(spec.default ?? '').replace(/\$\{\{\s*github\.(\w+)\s*\}\}/g, (_m, k: string) => github[k] ?? '');
+  }
+  return { ...out, ...withInputs };
+}
+
+it('sends the job token to no registry but GitHub\'s: the defaults give a loopback registry no credentials', async () => {
+  const jobToken = 'ghs_e2eJobTokenSecret';
+  const proxy = await startFaultProxy(locked.host);
+  try {
+    const inputs = asRunner({ image, registry: proxy.host, 'plain-http': 'true', repository: 'team/app', tags: 'v1' }, { token: jobToken, actor: 'octocat' });
+    const r = await runBundle('publish', { inputs });
+    expect(r.code).toBe(1);
+    expect(r.annotations.filter((a) => a.level === 'error')[0].message).toMatch(/refused to .*HTTP 401/);
+    expect(proxy.records.length).toBeGreaterThan(0);
+    const sent = proxy.records.map((x) => x.authorization).filter((a): a is string => a !== undefined);
+    expect(sent).toEqual([]);
+    expect(r.stdout.replace(`::add-mask::${jobToken}`, '')).not.toContain(jobToken);
+  } finally {
+    await proxy.stop();
+  }
+});
+
 it.each([
   [{}, /no image to publish.*NIX_ACTIONS_IMAGE/],
   [{ image: '/nonexistent/image.tar' }, /image \/nonexistent\/image\.tar does not exist/],
@@ -82,7 +110,7 @@ it.each([
   [{ registry: 'ghcr.io', 'plain-http': 'true' }, /plain HTTP is only allowed for a loopback registry, not ghcr\.io/],
   [{ repository: 'Bad Repo;rm' }, /'Bad Repo;rm' is not a valid repository name/],
   [{ labels: 'no-equals-sign' }, /^Input 'labels': 'no-equals-sign' is not key=value/],
-  [{ registry: 'evil.example\n::error::injected' }, /is not a registry host/],
+  [{ registry: 'evil.example\n::error::injected' }, /is not a registry host|'registry': must be a single line/],
 ])('refuses %j with one error line', async (inputs, message) => {
   const r = await runBundle('publish', { inputs: inputs as Record<string, string> });
   expect(r.code).toBe(1);

@@ -14,6 +14,9 @@ import { publish, summaryMarkdown, type PublishRequest } from '../../src/publish
 import { buildOut, writeImageFlake, IMAGE_ATTRS, ARCH } from '../helpers/images.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { MEDIA } from '../../src/oci/media.js';
+import { Readable } from 'node:stream';
 import { commitAll, initRepo } from '../helpers/git.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -243,6 +246,24 @@ describe('every image form build reports', () => {
     await expect(skopeo('inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/multi/app:broken`)).rejects.toThrow(/manifest unknown/);
   });
 
+  it('refuses an index child that is not a container image with a clear error', async () => {
+    const log = recordingLog();
+    const client = new Registry({ host: reg.host, plainHttp: true, log });
+    const image = await openImage(built['docker-archive']);
+    const native = await pushImage(client, image, { repository: 'multi/artifact', tags: [], log });
+    // An OCI artifact: a config blob that is no image config, and no layers.
+    const cfg = Buffer.from('not a json config');
+    const cfgDesc = { mediaType: 'application/vnd.example.config', digest: sha256(cfg), size: cfg.length };
+    await client.ping('multi/artifact');
+    await client.uploadBlob('multi/artifact', cfgDesc, { open: (s) => Readable.from([cfg.subarray(s)]) });
+    const m = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, artifactType: 'application/vnd.example', config: cfgDesc, layers: [] }));
+    const artifact = await client.putManifest('multi/artifact', sha256(m), m, MEDIA.ociManifest);
+    const err = await publish(request(reg, { repository: 'multi/artifact', index: [native.digest, artifact], tags: ['bad'] })).catch((e) => e);
+    expect(isUserError(err)).toBe(true);
+    expect(err.oneLine).toMatch(new RegExp(`index child '${artifact}' is not a container image: its config is application/vnd\\.example\\.config`));
+    await expect(skopeo('inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/multi/artifact:bad`)).rejects.toThrow(/manifest unknown/);
+  });
+
   it('refuses a damaged docker-archive: the registry checks each layer against its diff_id, nothing is tagged', async () => {
     const damaged = join(scratch, 'damaged.tar');
     const bytes = readFileSync(built['docker-archive']);
@@ -285,6 +306,22 @@ describe('authentication', () => {
     }
   });
 
+  it('never sends the job token to a registry that is not GitHub\'s: no password given means no credentials', async () => {
+    const reg = await startRegistry({ auth: { username: 'ci', password: 'right-pass' } });
+    const proxy = await startFaultProxy(reg.host);
+    try {
+      const jobToken = 'ghs_jobTokenSecret123';
+      const err = await publish(request({ host: proxy.host }, { image: built['oci-dir'], repository: 'auth/notoken', tags: ['v1'], githubToken: jobToken })).catch((e) => e);
+      expect(isUserError(err)).toBe(true);
+      expect(err.oneLine).toMatch(/refused to .*HTTP 401/);
+      expect(proxy.records.length).toBeGreaterThan(0);
+      expect(proxy.records.filter((r) => r.authorization !== undefined)).toEqual([]);
+    } finally {
+      await proxy.stop();
+      await reg.stop();
+    }
+  });
+
   describe('bearer tokens from the 401 challenge', () => {
     let tokens: TokenServer;
     let reg: TestRegistry;
@@ -304,8 +341,10 @@ describe('authentication', () => {
         request(reg, { image: built['docker-archive-zst'], repository: 'auth/bearer', tags: ['v1'], username: 'pusher', password: 'push-pass', onSecret: (s) => secrets.push(s), log }),
       );
       expect(tokens.requests.some((r) => r.user === 'pusher' && r.scopes.includes('repository:auth/bearer:pull,push') && r.status === 200)).toBe(true);
-      expect(secrets.length).toBeGreaterThan(0);
-      expect(secrets.every((s) => tokens.issued.includes(s))).toBe(true);
+      // The basic credentials (sent to the token realm) are masked first, then every token.
+      expect(secrets[0]).toBe(Buffer.from('pusher:push-pass').toString('base64'));
+      expect(secrets.length).toBeGreaterThan(1);
+      expect(secrets.slice(1).every((s) => tokens.issued.includes(s))).toBe(true);
       for (const t of tokens.issued) expect(JSON.stringify(log.lines)).not.toContain(t);
       // skopeo does the same bearer dance with the same credentials.
       expect(JSON.parse(await skopeo('inspect', '--tls-verify=false', '--creds', 'pusher:push-pass', `docker://${reg.host}/auth/bearer:v1`)).Digest).toBe(o.digest);
@@ -316,6 +355,15 @@ describe('authentication', () => {
       expect(isUserError(err)).toBe(true);
       expect(err.oneLine).toMatch(/refused to .*: the credentials lack push access/);
       await expect(skopeo('inspect', '--tls-verify=false', '--creds', 'pusher:push-pass', `docker://${reg.host}/auth/bearer:v2`)).rejects.toThrow();
+    });
+
+    it('asks the token realm anonymously when no password is given, whatever the job token', async () => {
+      const before = tokens.requests.length;
+      const err = await publish(request(reg, { image: built['docker-archive-zst'], repository: 'auth/bearer', tags: ['v3'], githubToken: 'push-pass' })).catch((e) => e);
+      expect(isUserError(err)).toBe(true);
+      const asked = tokens.requests.slice(before);
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.every((r) => r.user === undefined)).toBe(true);
     });
 
     it('reports credentials the token service rejects', async () => {
