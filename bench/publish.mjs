@@ -92,7 +92,7 @@ async function makeImages() {
   writeFileSync(join(oci, 'blobs', 'sha256', m), manifest);
   writeFileSync(join(oci, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${m}`, size: manifest.length }] }));
   writeFileSync(join(oci, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  return { oci, dockerTar };
+  return { oci, dockerTar, ociDigest: `sha256:${m}`, ociLayers: gzLayers.map((l) => l.digest), dockerLayers: diffIds };
 }
 
 async function freePort() {
@@ -150,6 +150,19 @@ async function measure(cmd, args, env) {
   return { seconds, peak, out };
 }
 
+/** A step output from a GITHUB_OUTPUT file: `name=value` or the `name<<DELIMITER` form @actions/core writes. */
+function outputOf(text, name) {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].startsWith(`${name}=`)) return lines[i].slice(name.length + 1);
+    if (lines[i].startsWith(`${name}<<`)) {
+      const end = lines.indexOf(lines[i].slice(name.length + 2), i + 1);
+      return lines.slice(i + 1, end).join('\n');
+    }
+  }
+  return undefined;
+}
+
 function ours(image, host, repo) {
   const dir = mkdtempSync(join(work, 'runner-'));
   for (const f of ['output', 'summary', 'env', 'path', 'state']) writeFileSync(join(dir, f), '');
@@ -172,7 +185,20 @@ function ours(image, host, repo) {
     INPUT_ANNOTATIONS: 'none',
     'INPUT_PLAIN-HTTP': 'true',
   };
-  return measure(node24, [bundle], env).then((r) => ({ ...r, digest: /^digest=(.*)$/m.exec(readFileSync(join(dir, 'output'), 'utf8'))?.[1] }));
+  return measure(node24, [bundle], env).then((r) => ({ ...r, digest: outputOf(readFileSync(join(dir, 'output'), 'utf8'), 'digest') }));
+}
+
+/**
+ * What we timed must be what landed: skopeo reads the pushed image back and its
+ * digest must be the one our step reported (and, where the source fixes it, the
+ * one built), its layers the ones built.
+ */
+function checkPushed(host, repo, run, expected) {
+  const info = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${host}/${repo}:v1`], { encoding: 'utf8' }));
+  if (!run.digest || info.Digest !== run.digest) throw new Error(`skopeo reads ${host}/${repo}:v1 as ${info.Digest}, our step reported ${run.digest}`);
+  if (expected.digest && info.Digest !== expected.digest) throw new Error(`pushed ${info.Digest}, built ${expected.digest}`);
+  if (JSON.stringify(info.Layers) !== JSON.stringify(expected.layers)) throw new Error(`skopeo reads other layers than were built in ${host}/${repo}:v1`);
+  return info.Digest;
 }
 
 function skopeo(src, host, repo) {
@@ -181,9 +207,13 @@ function skopeo(src, host, repo) {
 
 const mib = (b) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 const rows = [];
-async function compare(label, oursImage, skopeoSrc) {
+async function compare(label, oursImage, skopeoSrc, expected) {
   for (const [tool, fn] of [
-    ['ours', (h) => ours(oursImage, h, 'bench/ours')],
+    ['ours', async (h) => {
+      const r = await ours(oursImage, h, 'bench/ours');
+      r.checked = checkPushed(h, 'bench/ours', r, expected);
+      return r;
+    }],
     ['skopeo', (h) => skopeo(skopeoSrc, h, 'bench/skopeo')],
   ]) {
     const reg = await startRegistry(tool);
@@ -192,6 +222,7 @@ async function compare(label, oursImage, skopeoSrc) {
       const warm = await fn(reg.host);
       rows.push({ label, tool, cold, warm });
       console.log(`${label.padEnd(26)} ${tool.padEnd(7)} cold ${cold.seconds.toFixed(2).padStart(6)} s  re-push ${warm.seconds.toFixed(2).padStart(6)} s  peak ${mib(Math.max(cold.peak, warm.peak)).padStart(8)}`);
+      if (cold.checked) console.log(`${label.padEnd(26)} ${tool.padEnd(7)} skopeo inspect: ${cold.checked} after the cold push and the re-push, layers as built`);
     } finally {
       await reg.stop();
     }
@@ -203,10 +234,10 @@ async function compare(label, oursImage, skopeoSrc) {
 
 try {
   const t = Date.now();
-  const { oci, dockerTar } = await makeImages();
+  const { oci, dockerTar, ociDigest, ociLayers, dockerLayers } = await makeImages();
   console.log(`image: ${LAYERS} layers x ${mib(per)} = ${mib(per * LAYERS)} of random data (made in ${((Date.now() - t) / 1000).toFixed(1)} s); node ${execFileSync(node24, ['--version'], { encoding: 'utf8' }).trim()}, ${execFileSync('skopeo', ['--version'], { encoding: 'utf8' }).trim()}`);
-  await compare('oci-layout (gzip layers)', oci, `oci:${oci}`);
-  await compare('docker-archive (as built)', dockerTar, `docker-archive:${dockerTar}`);
+  await compare('oci-layout (gzip layers)', oci, `oci:${oci}`, { digest: ociDigest, layers: ociLayers });
+  await compare('docker-archive (as built)', dockerTar, `docker-archive:${dockerTar}`, { layers: dockerLayers });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
