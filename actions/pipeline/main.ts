@@ -14,6 +14,7 @@ void run(inputs, async (i, rt) => {
     tags: i.tags,
     username: i.username,
     password: i.password,
+    githubToken: i['github-token'],
     plainHttp: i['plain-http'],
     sbomDir: i['sbom-dir'],
     supplier: i.supplier,

@@ -28,6 +28,8 @@ export interface PipelineRequest {
   tags: string[];
   username: string;
   password: string;
+  /** The job token: publish uses it for GitHub's container registry only. */
+  githubToken: string;
   plainHttp: boolean;
   sbomDir: string;
   supplier: string;
@@ -131,6 +133,7 @@ export async function runPipeline(r: PipelineRequest): Promise<PipelineResult> {
       tags: r.tags,
       username: r.username,
       password: r.password,
+      githubToken: r.githubToken,
       labels: [],
       annotations: [],
       index: [],
