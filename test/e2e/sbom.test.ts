@@ -108,7 +108,7 @@ describe('sbom bundle errors: one line, no stack, nothing written', () => {
     ['a bad end-of-support line', { installable, 'end-of-support': 'libbar 2030' }, {}, /^Input 'end-of-support': expected lines of name=YYYY-MM-DD/],
     ['an impossible date', { installable, 'end-of-support': 'libbar=2030-02-30' }, {}, /^Input 'end-of-support': '2030-02-30' for libbar is not a calendar date/],
     ['an unknown component name', { installable, 'end-of-support': 'glibc=2030-01-01' }, {}, /^Input 'end-of-support': no component is named glibc/],
-    ['a supplier with a newline', { installable, supplier: 'ACME\n::error::forged' }, {}, /^Input 'supplier': must be one line of text/],
+    ['a supplier with a newline', { installable, supplier: 'ACME\n::error::forged' }, {}, /^Input 'supplier': must be a single line/],
     ['a bad SOURCE_DATE_EPOCH', { installable }, { SOURCE_DATE_EPOCH: 'yesterday' }, /^SOURCE_DATE_EPOCH must be a whole number of seconds/],
     ['attest without a digest', { installable, attest: 'true', 'subject-name': 'ghcr.io/x/y' }, {}, /^Input 'subject-digest': attest: true needs the image digest/],
     ['upload outside GitHub Actions', { installable, upload: 'true' }, {}, /^Uploading the SBOM as artifact 'sbom' failed: .*set upload: false/],
