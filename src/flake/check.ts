@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 import type { Log } from '../log.js';
 import { Git, SHA_RE } from '../git/git.js';
 import type { BaseChoice } from '../git/base.js';
-import { Nix, NixError, build, closure, type PathInfo } from '../nix/index.js';
+import { Nix, NixError, build, closure } from '../nix/index.js';
+import { detectImage, imageClosure } from '../image/index.js';
 import { withCommandsStopped } from '../build/untrusted.js';
 import { diffLocks } from './diff.js';
 import { isGlob, matchGlob } from './glob.js';
@@ -180,10 +181,10 @@ async function packageChanges(
         // The build log is the pull request's text: it must not issue workflow commands.
         const built = await withCommandsStopped(log, () => build(nix, [ref(dir)], { onLog: (l) => log.info(l) }));
         const outs = built.flatMap((b) => Object.values(b.outputs));
-        return { outs, closure: await closure(nix, outs) };
+        return { outs, closure: await shippedPaths(nix, outs) };
       });
     const baseLabel = `the base ${baseSha.slice(0, 12)}`;
-    let baseSide: { outs: string[]; closure: Map<string, PathInfo> | string[] };
+    let baseSide: { outs: string[]; closure: string[] };
     let baseMissing: string | undefined;
     try {
       baseSide = await at(worktree, baseLabel);
@@ -207,6 +208,19 @@ async function packageChanges(
     await git.removeWorktree(worktree);
     rmSync(worktree, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the installable ships: for an image, the store paths in its layers (a
+ * compressed image tarball keeps no store references, so its own closure is just
+ * itself); for anything else, the runtime closure of its outputs.
+ */
+async function shippedPaths(nix: Nix, outs: string[]): Promise<string[]> {
+  if (outs.length === 1) {
+    const image = await detectImage(outs[0]).catch(() => undefined);
+    if (image) return (await imageClosure(nix, image)).entries.map((e) => e.path);
+  }
+  return [...(await closure(nix, outs)).keys()];
 }
 
 /**
