@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
+import { UserError } from '../errors.js';
 
 /**
  * One HTTP exchange on keep-alive connections, with a streamed request body and
@@ -41,11 +42,14 @@ export function send(
     const isHttps = url.protocol === 'https:';
     const lib = isHttps ? https : http;
     let settled = false;
+    let bodyError: Error | undefined;
     const fail = (e: Error & { code?: string }) => {
       if (settled) return;
       settled = true;
       if (body && !Buffer.isBuffer(body)) body.destroy();
-      reject(e instanceof NetworkError ? e : new NetworkError(e.message, e.code));
+      // The body's own refusal (a layer that is not what its digest says) is no network fault to retry.
+      if (bodyError instanceof UserError) reject(bodyError);
+      else reject(e instanceof NetworkError ? e : new NetworkError(e.message, e.code));
     };
     const req = lib.request(url, { method, headers, agent: isHttps ? agents.https : agents.http }, (res) => {
       const parts: Buffer[] = [];
@@ -69,7 +73,10 @@ export function send(
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
     else {
-      body.on('error', (e) => req.destroy(e));
+      body.on('error', (e) => {
+        bodyError = e;
+        req.destroy(e);
+      });
       body.pipe(req);
     }
   });

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { open as openFile, readdir, stat } from 'node:fs/promises';
+import { open as openFile, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { digestStream, readAll, sha256 } from './digest.js';
 import { DIGEST_RE, layerMediaType, MEDIA, type Descriptor, type ImageIndex, type ImageManifest } from './media.js';
@@ -176,6 +177,44 @@ function dirFiles(dir: string): Files & { open(name: string, start: number): Rea
   return files;
 }
 
+/**
+ * A layer whose digest was taken from the config without reading it, streamed from
+ * its first byte (so the hash covers all of it) but handed on from `start`. The
+ * last chunk is held back until the hash is checked: a layer that is not what its
+ * diff_id says never reaches the registry whole, so it is never stored under a
+ * digest it does not have.
+ */
+function verifiedRange(path: string, entry: string, want: string, whole: Readable, start: number): Readable {
+  const hash = createHash('sha256');
+  let seen = 0;
+  let held: Buffer | undefined;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      hash.update(chunk);
+      const from = Math.max(0, start - seen);
+      seen += chunk.length;
+      if (held) this.push(held);
+      held = from < chunk.length ? chunk.subarray(from) : undefined;
+      done();
+    },
+    flush(done: TransformCallback) {
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== want) {
+        done(
+          new UserError(`layer ${entry} in ${path} hashes to ${got} but the config says ${want}: refusing to push it under that digest`, {
+            hint: 'The archive was altered or damaged after it was built; rebuild it',
+          }),
+        );
+        return;
+      }
+      done(null, held);
+    },
+  });
+  whole.on('error', (e) => check.destroy(e));
+  check.on('close', () => whole.destroy());
+  return whole.pipe(check);
+}
+
 /** Which reader an image needs, from the format src/image recognised. */
 export async function detectContainer(path: string): Promise<'dir' | 'tar' | StreamKind> {
   if (!(await stat(path).catch(() => undefined))) {
@@ -228,6 +267,8 @@ export async function openImage(path: string): Promise<SourceImage> {
       throw bad(path, (e as Error).message);
     }
     const byName = new Map(entries.map((e) => [e.path, e]));
+    const claimed = new Map<string, string>();
+    let shared: FileHandle | undefined;
     const get = (n: string) => {
       const e = byName.get(n);
       if (!e) throw bad(path, `${n} is missing`);
@@ -252,12 +293,20 @@ export async function openImage(path: string): Promise<SourceImage> {
           await fh.close();
         }
       },
-      digest: async (n, claimed) => (claimed && DIGEST_RE.test(claimed) ? { digest: claimed, size: get(n).size } : digestStream(range(n, 0))),
+      digest: async (n, want) => {
+        if (!want || !DIGEST_RE.test(want)) return digestStream(range(n, 0));
+        claimed.set(n, want);
+        return { digest: want, size: get(n).size };
+      },
       head: async (n) => {
         const e = get(n);
+        const b = Buffer.alloc(Math.min(16, e.size));
+        if (shared) {
+          await shared.read(b, 0, b.length, e.offset);
+          return b;
+        }
         const fh = await openFile(path, 'r');
         try {
-          const b = Buffer.alloc(Math.min(16, e.size));
           await fh.read(b, 0, b.length, e.offset);
           return b;
         } finally {
@@ -265,8 +314,22 @@ export async function openImage(path: string): Promise<SourceImage> {
         }
       },
     };
-    const img = await interpret(path, files, 'auto');
-    return { path, format: img.kind === 'docker' ? 'docker-archive' : 'oci-archive', ...img, reader: { open: (n, s) => range(n, s) } };
+    const fh = await openFile(path, 'r');
+    let img;
+    try {
+      // One handle for the many small reads (every layer's first bytes), not one open per read.
+      shared = fh;
+      img = await interpret(path, files, 'auto');
+    } finally {
+      shared = undefined;
+      await fh.close();
+    }
+    // Digests taken from the config unread are checked while the layer streams out.
+    const open = (n: string, s: number) => {
+      const want = claimed.get(n);
+      return want ? verifiedRange(path, n, want, range(n, 0), s) : range(n, s);
+    };
+    return { path, format: img.kind === 'docker' ? 'docker-archive' : 'oci-archive', ...img, reader: { open } };
   }
   const scanned = await scanSequential(container, path);
   const files: Files = {
