@@ -7,22 +7,11 @@ import { copyBundle, worldReadable, type BundleCopy } from '../helpers/bundle-co
 import { startCacheService, type CacheService } from '../helpers/cache-service.js';
 import { NIX_TEST_CONF, nixEnv, salt } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 
-/** A temporary directory, removed after the tests (read-only store paths included). */
-const temps: string[] = [];
-function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of temps) {
-    if (!existsSync(d)) continue;
-    execFileSync('chmod', ['-R', 'u+w', d]);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+/** Temporary directories, removed after the tests (read-only store paths included). */
+const tmp = tempDirs();
 
 /**
  * The install-nix bundle (main and post) under Node 24 with the runner's environment
@@ -71,7 +60,7 @@ function setup() {
 /** runBundle, with the runner files folder removed after the tests. */
 async function bundle(...args: Parameters<typeof runBundle>): ReturnType<typeof runBundle> {
   const r = await runBundle(...args);
-  temps.push(r.files.dir);
+  tmp.track(r.files.dir);
   return r;
 }
 
@@ -240,7 +229,7 @@ describe('as an unprivileged runner user, as on GitHub-hosted runners', () => {
     const s = setup();
     mkdirSync(join(s.root, 'home'));
     const files = runnerFiles();
-    temps.push(files.dir);
+    tmp.track(files.dir);
     if (isRoot) for (const d of [files.dir, s.workspace, join(s.root, 'home')]) execFileSync('chown', ['-R', `${USER}:${USER}`, d]);
     if (isRoot) chownSync(s.root, rootWritable ? USER : 0, rootWritable ? USER : 0);
     chmodSync(s.root, rootWritable ? 0o755 : 0o555);

@@ -7,22 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../helpers/bundle.js';
 import { serveFiles, type FileServer } from '../helpers/nix-tarball.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 
-/** A temporary directory, removed after the tests (read-only store paths included). */
-const temps: string[] = [];
-function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of temps) {
-    if (!existsSync(d)) continue;
-    execFileSync('chmod', ['-R', 'u+w', d]);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+/** Temporary directories, removed after the tests (read-only store paths included). */
+const tmp = tempDirs();
 
 /**
  * scripts/update-nix-releases against a local copy of the releases.nixos.org layout

@@ -14,22 +14,11 @@ import type { NixSystem } from '../../src/install/platform.js';
 import { nixEnv, salt, SYSTEM } from '../helpers/nix.js';
 import { makeTestRelease, serveFiles, type FileServer, type TestRelease } from '../helpers/nix-tarball.js';
 import { startCacheService, type CacheService } from '../helpers/cache-service.js';
+import { tempDirs } from '../helpers/tmp.js';
 
 
-/** A temporary directory, removed after the tests (read-only store paths included). */
-const temps: string[] = [];
-function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of temps) {
-    if (!existsSync(d)) continue;
-    execFileSync('chmod', ['-R', 'u+w', d]);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+/** Temporary directories, removed after the tests (read-only store paths included). */
+const tmp = tempDirs();
 
 /**
  * The installer against a real tarball in the official layout, made from store paths
