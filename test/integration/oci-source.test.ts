@@ -7,6 +7,7 @@ import * as tar from 'tar-stream';
 import { isUserError } from '../../src/errors.js';
 import { openImage } from '../../src/oci/image.js';
 import { METADATA_MAX, retainedBytes, scanSequential } from '../../src/oci/source.js';
+import { tarOf } from '../helpers/tar.js';
 
 /**
  * What publish keeps in memory while reading an image front to back (a stream
@@ -17,17 +18,6 @@ const dir = mkdtempSync(join(tmpdir(), 'nix-actions-oci-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function tarOf(files: [string, Buffer][]): Promise<Buffer> {
-  const pack = tar.pack();
-  const parts: Buffer[] = [];
-  pack.on('data', (c: unknown) => parts.push(c as Buffer));
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  for (const [name, data] of files) await new Promise<void>((r, j) => pack.entry({ name, size: data.length, mtime: new Date(0) }, data, (e) => (e ? j(e) : r())));
-  pack.finalize();
-  await done;
-  return Buffer.concat(parts);
-}
 
 /** A docker-archive of `n` layers of 1-3 MiB of random bytes; `pad` bytes of blanks appended to manifest.json. */
 async function dockerArchive(n: number, pad = 0): Promise<{ bytes: Buffer; layerBytes: number }> {

@@ -11,6 +11,7 @@ import { pushImage } from '../../src/oci/push.js';
 import { Registry } from '../../src/oci/registry.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { tarOf } from '../helpers/tar.js';
 
 /**
  * A plain docker-archive names its layers' digests in the config (rootfs.diff_ids):
@@ -29,17 +30,6 @@ afterAll(async () => {
 });
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function tarOf(files: [string, Buffer][]): Promise<Buffer> {
-  const pack = tar.pack();
-  const parts: Buffer[] = [];
-  pack.on('data', (c: unknown) => parts.push(c as Buffer));
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  for (const [name, data] of files) await new Promise<void>((r, j) => pack.entry({ name, size: data.length, mtime: new Date(0) }, data, (e) => (e ? j(e) : r())));
-  pack.finalize();
-  await done;
-  return Buffer.concat(parts);
-}
 
 let n = 0;
 /** A docker-archive of three 20-40 KiB layers; `tamper` flips one byte of that layer after its diff_id was taken. */
