@@ -1,7 +1,7 @@
 import { cell, code, table } from '../markdown.js';
 import type { InputChange, Side } from './diff.js';
 import type { PackageChange } from './packages.js';
-import type { RuleId, Violation } from './policy.js';
+import type { PolicyOptions, Violation } from './policy.js';
 
 /**
  * The JSON report (shape documented in flake-diff/README.md) and its Markdown
@@ -38,14 +38,8 @@ export interface Report {
   head: { sha: string; dirty: boolean };
   changed: boolean;
   violations: number;
-  policy: {
-    rules: RuleId[];
-    maxAgeDays: number;
-    nixpkgsInputs: string[];
-    supportedBranches: string[];
-    allowedHosts: string[];
-    allowedOwners: string[];
-  };
+  /** The policy applied (its options, less the clock). */
+  policy: Omit<PolicyOptions, 'now'>;
   files: FileReport[];
   packages: PackageReport | null;
 }
